@@ -1,0 +1,36 @@
+"""dyn: the training dynamics of neural networks as particle flows.
+
+    >>> import dyn
+    >>> ds = dyn.simulate("relu", width=20, radius=0.05, seed=0)   # an xarray.Dataset
+    >>> dyn.animate(ds, "relu.gif")
+
+Heavy modules (numba, xarray, matplotlib) load on first use, so ``import dyn`` is cheap.
+"""
+
+from importlib import import_module
+
+__version__ = "0.1.0"
+
+_API = {
+    "simulate": "dyn.engine.api",
+    "flow_names": "dyn.flows",
+    "load": "dyn.io.netcdf",
+    "save": "dyn.io.netcdf",
+    "animate": "dyn.render.animate",
+    "plot": "dyn.render.plot",
+    "DynError": "dyn.errors",
+    "UsageError": "dyn.errors",
+    "RunError": "dyn.errors",
+}
+
+__all__ = sorted(_API) + ["__version__"]
+
+
+def __getattr__(name):
+    if name in _API:
+        return getattr(import_module(_API[name]), name)
+    raise AttributeError(f"module 'dyn' has no attribute {name!r}")
+
+
+def __dir__():
+    return __all__

@@ -1,0 +1,31 @@
+"""``dyn.simulate``: the one entry point shared by notebooks, the CLI and studies."""
+
+from __future__ import annotations
+
+from dyn.engine import runner
+from dyn.errors import UsageError
+from dyn.flows import get_flow
+
+
+def simulate(flow, *, progress=False, **options):
+    """Simulate ``flow`` and return its run as an :class:`xarray.Dataset`.
+
+    ``options`` are the flow's config fields (e.g. ``width=20, radius=0.05, seed=0`` for relu) and
+    the arrays the flow accepts (relu: ``init``, ``teacher``, ``inputs``). ``init`` may be a Dataset
+    of an earlier run: the result is then its next ``frames`` frames, whose coordinates continue.
+    """
+    spec = get_flow(flow)
+    arrays = {k: options.pop(k) for k in spec.arrays if options.get(k) is not None}
+    for k in spec.arrays:
+        options.pop(k, None)
+    init = arrays.get("init")
+    if init is not None and hasattr(init, "data_vars"):
+        if init.attrs.get("flow") != spec.name:
+            raise UsageError(f"init is a {init.attrs.get('flow')!r} run, not a {spec.name!r} run")
+        cfg, arrays["init"], teacher, start = spec.resume(init, **options)
+        if teacher is not None:
+            arrays.setdefault("teacher", teacher)
+        job = spec.prepare(cfg, start=start, **arrays)
+    else:
+        job = spec.prepare(spec.config.from_kwargs(**options), **arrays)
+    return runner.run(job, progress=progress)

@@ -1,0 +1,78 @@
+"""The one stepping loop: advance a flow's job block after block of frames.
+
+A job (built by a flow's ``prepare``) exposes:
+
+- ``frames``: the number of frames to run; ``replicas``;
+- ``advance(lo, hi)``: draw or slice the inputs of local frames ``lo:hi`` and run them in ONE
+  jitted kernel call that writes the snapshots into preallocated records;
+- ``diverged_at``: (replica,) int64, -1 while a replica is alive, else the step whose loss was not finite;
+- ``step_at(frame)``: the global step count after local frame ``frame`` (for status lines);
+- ``finish(frames_done, status)``: the xarray Dataset of what was computed.
+
+The runner sizes the blocks so that a kernel call lasts about ``block_seconds`` (Ctrl-C is seen
+between calls, and a progress bar appears for runs longer than a second), turns SIGINT into a
+clean stop that keeps every finished frame, and writes the status line.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+
+from dyn.engine.progress import Progress
+
+
+def _status(job, frames_done, interrupted):
+    dead = job.diverged_at[job.diverged_at >= 0]
+    if len(dead):
+        first = int(dead.min())
+        if job.replicas == 1:
+            return f"diverged at step {first}"
+        return f"diverged at step {first} ({len(dead)} of {job.replicas} replicas)"
+    if interrupted:
+        return f"interrupted at step {job.step_at(frames_done)}"
+    return "completed"
+
+
+class _Interrupt:
+    """Turns SIGINT into a flag for the duration of a run (main thread only)."""
+
+    def __init__(self):
+        self.hit = False
+        self._old = None
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self._old = signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def _handler(self, signum, frame):
+        self.hit = True
+
+    def __exit__(self, *exc):
+        if self._old is not None:
+            signal.signal(signal.SIGINT, self._old)
+
+
+def run(job, *, progress=True, block_seconds=0.25, label="simulating"):
+    """Run ``job`` to the end (or to Ctrl-C, or until every replica diverged); return its Dataset."""
+    start = time.perf_counter()
+    done, block = 0, 1
+    with _Interrupt() as interrupt, Progress(job.frames, label, enabled=progress) as bar:
+        while done < job.frames and not interrupt.hit and (job.diverged_at < 0).any():
+            hi = min(job.frames, done + block)
+            t0 = time.perf_counter()
+            job.advance(done, hi)
+            spent = time.perf_counter() - t0
+            done = hi
+            bar.update(done)
+            # grow or shrink the block towards block_seconds a call (first calls may compile)
+            block = max(1, min(4 * block, int(block * block_seconds / max(spent, 1e-6))))
+    if (job.diverged_at >= 0).all():
+        done = job.frames  # every replica stopped: the records hold NaN from there on
+    status = _status(job, done, interrupt.hit)
+    ds = job.finish(done, status)
+    ds.attrs["wall_time"] = round(time.perf_counter() - start, 4)
+    ds.attrs["interrupted"] = int(interrupt.hit)
+    return ds

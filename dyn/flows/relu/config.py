@@ -1,0 +1,94 @@
+"""Configuration of the relu flow; the defaults are seed 002's experiment."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from dyn.config import Config, choice, integer, real
+from dyn.errors import RunError, UsageError
+
+SCHEDULES = ("seed", "constant")
+SCALINGS = ("seed", "mean-field")
+RNGS = ("default", "notebook")
+TEST_LOSSES = ("auto", "exact", "monte-carlo", "none")
+DEVICES = ("auto", "cpu", "cuda")
+EXACT_AUTO_LIMIT = 100_000  # test_loss="auto" is exact while (m + M)**2 <= this
+
+
+def seed_frame_samples(i):
+    """Samples drawn by frame ``i`` of the seed's schedule: ``100 * int(log(10 + 10 i))``."""
+    return 100 * int(math.log(10.0 + 10.0 * i))
+
+
+@dataclass(frozen=True)
+class ReluConfig(Config):
+    """A student of ``width`` ReLU neurons learning a teacher of ``teacher_width`` by SGD.
+
+    f(x) = 1/m sum_k a_k relu(w_k . x + b_k), x ~ N(0, I_dim); loss 1/2 (f(x) - f*(x))^2.
+    """
+
+    flow = "relu"
+
+    width: int = 20
+    radius: float = 0.05
+    dim: int = 2
+    teacher_width: int = 4
+    lr: float = 0.5
+    batch: int = 20
+    frames: int = 500
+    steps_per_frame: int = 20
+    schedule: str = "seed"
+    scaling: str = "seed"
+    train_size: int | None = None
+    replicas: int = 1
+    seed: int = 0
+    teacher_seed: int = 0
+    rng: str = "default"
+    test_loss: str = "auto"
+    device: str = "auto"
+
+    def validate(self):
+        self._set(
+            width=integer("width", self.width, 1),
+            radius=real("radius", self.radius, positive=True),
+            dim=integer("dim", self.dim, 1),
+            teacher_width=integer("teacher_width", self.teacher_width, 1),
+            lr=real("lr", self.lr, positive=True),
+            batch=integer("batch", self.batch, 1),
+            frames=integer("frames", self.frames, 1),
+            steps_per_frame=integer("steps_per_frame", self.steps_per_frame, 1),
+            replicas=integer("replicas", self.replicas, 1),
+            seed=integer("seed", self.seed, 0),
+            teacher_seed=integer("teacher_seed", self.teacher_seed, 0),
+        )
+        if self.train_size is not None:
+            self._set(train_size=integer("train_size", self.train_size, 1))
+        choice("schedule", self.schedule, SCHEDULES)
+        choice("scaling", self.scaling, SCALINGS)
+        choice("rng", self.rng, RNGS)
+        choice("test_loss", self.test_loss, TEST_LOSSES)
+        choice("device", self.device, DEVICES)
+        if self.device == "cuda":
+            raise RunError("device 'cuda' is not available yet: the CUDA backend is a later release; use --device cpu")
+        if self.rng == "notebook":
+            self._check_notebook()
+
+    def _check_notebook(self):
+        if self.replicas > 1:
+            raise UsageError("rng 'notebook' draws everything from one RandomState: replicas must be 1")
+        if self.schedule != "seed" or self.train_size is not None:
+            raise UsageError("rng 'notebook' reproduces the seed's schedule: use schedule 'seed' and no train_size")
+        for n in sorted({seed_frame_samples(i) for i in range(self.frames)}):
+            parts = n // self.batch
+            if parts == 0 or n % parts:
+                raise UsageError(
+                    f"rng 'notebook' splits each frame as the seed does (np.split into n // batch equal parts): "
+                    f"batch {self.batch} cannot split a frame of {n} samples"
+                )
+
+    @property
+    def resolved_test_loss(self):
+        if self.test_loss != "auto":
+            return self.test_loss
+        return "exact" if (self.width + self.teacher_width) ** 2 <= EXACT_AUTO_LIMIT else "monte-carlo"

@@ -1,0 +1,38 @@
+"""The attributes every dyn Dataset carries, and the check that a Dataset is a dyn run."""
+
+from __future__ import annotations
+
+import platform
+
+from dyn.errors import RunError
+
+SCHEMA_VERSION = 1
+
+
+def provenance():
+    import numba
+    import numpy
+
+    import dyn
+
+    return {"dyn_version": dyn.__version__, "numpy_version": numpy.__version__, "numba_version": numba.__version__,
+            "python_version": platform.python_version(), "threads": int(numba.get_num_threads())}
+
+
+def describe(ds, cfg, variables, status):
+    """Attach descriptions and units (``variables``: name -> (description, units)) and run metadata."""
+    for name, (text, units) in variables.items():
+        if name in ds.variables:
+            ds[name].attrs.update(description=text, units=units)
+    ds.attrs.update(config=cfg.to_json(), device="cpu", status=status, schema_version=SCHEMA_VERSION, **provenance())
+    return ds
+
+
+def check(ds, source="dataset"):
+    """Raise RunError unless ``ds`` is a dyn run of this schema version."""
+    if "flow" not in ds.attrs or "config" not in ds.attrs:
+        raise RunError(f"{source} is not a dyn run (no 'flow'/'config' attributes)")
+    version = ds.attrs.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise RunError(f"{source} has schema version {version}; this dyn reads version {SCHEMA_VERSION}")
+    return ds
