@@ -1,14 +1,28 @@
-"""The relu flow: mean-field two-layer ReLU networks, a student of width m learning a teacher (seed 002)."""
+"""The relu flow: mean-field two-layer ReLU networks, a student of width m learning a teacher (seed 002).
+
+Importing this package is cheap (the CLI reads the config for ``--help``); the kernels load on first use.
+"""
 
 from dyn.flows.base import Flow
 from dyn.flows.relu.config import ReluConfig
-from dyn.flows.relu.job import prepare, resume
+
+
+def prepare(cfg, **arrays):
+    from dyn.flows.relu.job import prepare as _prepare
+
+    return _prepare(cfg, **arrays)
+
+
+def resume(ds, **overrides):
+    from dyn.flows.relu.job import resume as _resume
+
+    return _resume(ds, **overrides)
 
 
 def summary(ds):
-    final = ds["loss_test"].isel(time=-1)
-    initial = ds["loss_test"].isel(time=0)
-    return f"loss_test {float(initial.mean()):.3g} -> {float(final.mean()):.3g} ({ds.attrs['test_loss']})"
+    loss = ds["loss_test"]
+    return f"loss_test {float(loss.isel(time=0).mean()):.3g} -> {float(loss.isel(time=-1).mean()):.3g} " \
+           f"({ds.attrs['test_loss']})"
 
 
 FLOW = Flow(name="relu", config=ReluConfig, prepare=prepare, resume=resume,

@@ -1,0 +1,123 @@
+"""The ``dyn`` command: thin wrappers that parse, call the library, and print one line.
+
+Heavy modules are imported inside the commands so that ``dyn --help`` stays fast. Every error
+becomes one line on stderr and the exit status of the README's table; never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from dyn.cli.relu import relu_command
+
+app = typer.Typer(name="dyn", help="Training dynamics of neural networks as particle flows.",
+                  add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None,
+                  no_args_is_help=True)
+simulate_app = typer.Typer(help="Simulate a flow; writes FLOW.nc and FLOW.gif.", no_args_is_help=True,
+                           rich_markup_mode=None)
+app.add_typer(simulate_app, name="simulate")
+simulate_app.command("relu", help="Two-layer ReLU student learning a teacher by SGD (seed 002).")(relu_command)
+
+
+def _version(value: bool):
+    if value:
+        import dyn
+
+        typer.echo(f"dyn {dyn.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: Annotated[Optional[bool], typer.Option("--version", callback=_version, is_eager=True,
+                                                          help="Print the version and exit.")] = None):
+    """dyn: simulate, record, analyse and animate training dynamics."""
+
+
+Run = Annotated[Path, typer.Argument(help="A run written by dyn simulate (.nc).", show_default=False)]
+
+
+@app.command()
+def info(run: Run):
+    """Describe a saved run: flow, status, sizes, config, final losses."""
+    import json
+
+    from dyn.io.netcdf import load
+
+    ds = load(run)
+    typer.echo(f"{run}: flow {ds.attrs['flow']}, {ds.attrs['status']}, dyn {ds.attrs.get('dyn_version')}")
+    typer.echo("  dims: " + ", ".join(f"{k}={v}" for k, v in ds.sizes.items()))
+    if "step" in ds.coords:
+        typer.echo(f"  steps {int(ds.step[0])} .. {int(ds.step[-1])}")
+    for name in ("loss_train", "loss_test"):
+        if name in ds:
+            v = ds[name].isel(time=-1).values
+            typer.echo(f"  final {name}: " + " ".join(f"{x:.4g}" for x in v.ravel()))
+    typer.echo("  config: " + json.dumps(json.loads(ds.attrs["config"]), sort_keys=True))
+
+
+@app.command()
+def animate(
+    run: Run,
+    output: Annotated[Path, typer.Option("-o", "--output", help="out.gif or out.mp4.")] = None,
+    fps: Annotated[int, typer.Option(min=1, help="Frames per second.")] = 30,
+    trail: Annotated[Optional[int], typer.Option(min=0, help="Past positions kept in trails (default: all).")] = None,
+    every: Annotated[int, typer.Option(min=1, help="Keep every K-th snapshot.")] = 1,
+    dpi: Annotated[int, typer.Option(min=10, help="Dots per inch.")] = 100,
+    xlim: Annotated[Optional[tuple[float, float]], typer.Option(help="x axis limits LO HI.")] = None,
+    ylim: Annotated[Optional[tuple[float, float]], typer.Option(help="y axis limits LO HI.")] = None,
+    style: Annotated[str, typer.Option(help="auto, dyn or seed (the notebook's look).")] = "auto",
+):
+    """Render a saved run as a GIF or MP4."""
+    from dyn.io.netcdf import load
+    from dyn.render.animate import animate as _animate
+
+    ds = load(run)
+    output = output or run.with_suffix(".gif")
+    _animate(ds, output, fps=fps, trail=trail, every=every, dpi=dpi, xlim=xlim, ylim=ylim, style=style,
+             progress=True)
+    typer.echo(f"wrote {output}")
+
+
+@app.command()
+def plot(
+    run: Run,
+    output: Annotated[Path, typer.Option("-o", "--output", help="loss.png, .svg or .pdf.")] = None,
+):
+    """Loss curves (log scale) beside the final positions."""
+    from dyn.io.netcdf import load
+    from dyn.render.plot import plot as _plot
+
+    ds = load(run)
+    output = output or run.with_suffix(".png")
+    _plot(ds, output)
+    typer.echo(f"wrote {output}")
+
+
+def main(argv=None):
+    """Entry point: run the app, turning every expected error into one line and an exit status."""
+    from dyn.errors import DynError
+
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(args=argv if argv is not None else sys.argv[1:], prog_name="dyn", standalone_mode=False)
+    except DynError as err:
+        typer.echo(f"dyn: error: {err}", err=True)
+        return err.exit_code
+    except KeyboardInterrupt:
+        typer.echo("dyn: interrupted", err=True)
+        return 130
+    except typer.Exit as exc:
+        return exc.exit_code
+    except Exception as err:
+        if type(err).__name__ == "Abort":  # click turns Ctrl-C at a prompt into Abort
+            typer.echo("dyn: interrupted", err=True)
+            return 130
+        if hasattr(err, "format_message") and hasattr(err, "exit_code"):  # click's usage errors, one line
+            typer.echo(f"dyn: error: {err.format_message()}", err=True)
+            return 2 if err.exit_code == 2 else err.exit_code
+        raise
+    return code if isinstance(code, int) else 0

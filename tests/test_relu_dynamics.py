@@ -1,0 +1,207 @@
+"""The relu flow's trajectories against independent truth: the seed's code, numpy, finite differences."""
+
+import numba
+import numpy as np
+import pytest
+import xarray as xr
+
+import dyn
+from dyn.flows.relu import kernels
+
+from seed002 import notebook
+
+
+def numpy_run(a, w, b, ta, tw, tb, x, lr, batches):
+    """Plain-numpy SGD as the seed's batch_step does it: mean of per-sample gradients, one update."""
+    a, w, b = a.copy(), w.copy(), b.copy()
+    m, M = len(a), len(ta)
+    out, pos = [], 0
+    for sizes in batches:  # one list of batch sizes per frame
+        for n in sizes:
+            X = x[pos:pos + n]
+            pos += n
+            y = (ta * np.maximum(X @ tw.T + tb, 0)).sum(1) / M
+            z = X @ w.T + b
+            err = (a * np.maximum(z, 0)).sum(1) / m - y
+            ga = (err[:, None] / m * np.maximum(z, 0)).mean(0)
+            gb_i = err[:, None] / m * a * (z >= 0)
+            gw = (gb_i[:, :, None] * X[:, None, :]).mean(0)
+            a, w, b = a - lr * ga, w - lr * gw, b - lr * gb_i.mean(0)
+        out.append((a.copy(), w.copy(), b.copy()))
+    return out
+
+
+def small_problem(seed=3, m=5, M=3, d=3, n=400):
+    g = np.random.default_rng(seed)
+    init = {"a": g.standard_normal(m), "w": 0.3 * g.standard_normal((m, d)), "b": 0.3 * g.standard_normal(m)}
+    teacher = {"a": g.standard_normal(M), "w": g.standard_normal((M, d)), "b": g.standard_normal(M)}
+    return init, teacher, g.standard_normal((n, d))
+
+
+def test_kernel_matches_numpy_reference_with_given_arrays():
+    init, teacher, x = small_problem()
+    ds = dyn.simulate("relu", width=5, teacher_width=3, dim=3, frames=6, schedule="constant", steps_per_frame=3,
+                      batch=7, lr=0.3, init=init, teacher=teacher, inputs=x, test_loss="none")
+    ref = numpy_run(*init.values(), *teacher.values(), x, 0.3, [[7] * 3] * 6)
+    for t, (a, w, b) in enumerate(ref, start=1):
+        np.testing.assert_allclose(ds.a[t], a, rtol=0, atol=1e-10)
+        np.testing.assert_allclose(ds.w[t], w, rtol=0, atol=1e-10)
+        np.testing.assert_allclose(ds.b[t], b, rtol=0, atol=1e-10)
+    assert int(ds.step[-1]) == 18 and int(ds.samples_seen[-1]) == 126
+
+
+def test_seed_schedule_uses_partial_last_batch():
+    init, teacher, x = small_problem(n=2000)
+    ds = dyn.simulate("relu", width=5, teacher_width=3, dim=3, frames=3, batch=30, lr=0.2, init=init,
+                      teacher=teacher, inputs=x, test_loss="none")
+    # frames of 100 int(log(10 + 10 i)) = 200, 200, 300 samples: batches of 30 and a last partial one
+    batches = [[30] * 6 + [20], [30] * 6 + [20], [30] * 10]
+    ref = numpy_run(*init.values(), *teacher.values(), x, 0.2, batches)
+    np.testing.assert_allclose(ds.w[-1], ref[-1][1], rtol=0, atol=1e-10)
+    assert list(ds.step.values) == [0, 7, 14, 24]
+
+
+def test_full_batch_gradient_descent_on_training_set():
+    init, teacher, x = small_problem(n=50)
+    ds = dyn.simulate("relu", width=5, teacher_width=3, dim=3, frames=4, steps_per_frame=5, train_size=50,
+                      lr=0.4, init=init, teacher=teacher, inputs=x, test_loss="none")
+    a, w, b = init["a"], init["w"], init["b"]
+    for _ in range(20):
+        (a, w, b), = numpy_run(a, w, b, *teacher.values(), x, 0.4, [[50]])
+    np.testing.assert_allclose(ds.a[-1], a, atol=1e-10)
+    assert np.all(np.diff(ds.loss_train[1:]) < 0)  # small-step GD decreases the training loss
+
+
+def test_notebook_mode_is_the_seed_draw_for_draw():
+    (ta, tw, tb), history = notebook(frames=10)
+    ds = dyn.simulate("relu", rng="notebook", seed=18, frames=10, test_loss="none")
+    np.testing.assert_allclose(ds.teacher_a, ta, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(ds.teacher_w, tw, rtol=0, atol=1e-12)
+    for t, (a, w, b) in enumerate(history):
+        np.testing.assert_allclose(ds.a[t], a, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(ds.w[t], w, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(ds.b[t], b, rtol=0, atol=1e-12)
+    assert int(ds.samples_seen[1]) == 400  # frame 0 trained twice
+
+
+def test_gradient_matches_finite_differences():
+    init, teacher, x = small_problem(seed=7, n=9)
+    a, w, b = (np.array(v, float) for v in init.values())
+    ta, tw, tb = (np.array(v, float) for v in teacher.values())
+
+    def loss(a, w, b):
+        y = (ta * np.maximum(x @ tw.T + tb, 0)).sum(1) / len(ta)
+        return 0.5 * np.mean(((a * np.maximum(x @ w.T + b, 0)).sum(1) / len(a) - y) ** 2)
+
+    state = [a[None].copy(), np.ascontiguousarray(w.T[None]), b[None].copy()]
+    recs = [np.zeros((1, 1, 5)), np.zeros((1, 1, 5, 3)), np.zeros((1, 1, 5)), np.zeros((1, 1))]
+    one = np.array([1], np.int64)
+    kernels.advance(*state, ta, tw, tb, x[None], np.array([0]), np.array([9]), one, 1.0, 1.0, 0, *recs, 0,
+                    np.array([-1]))
+    grad = {"a": a - state[0][0], "w": w - state[1][0].T, "b": b - state[2][0]}  # lr = 1: the step is the gradient
+    h = 1e-6
+    for name, value in (("a", a), ("w", w), ("b", b)):
+        for idx in np.ndindex(value.shape):
+            plus, minus = [v.copy() for v in (a, w, b)], [v.copy() for v in (a, w, b)]
+            k = "awb".index(name)
+            plus[k][idx] += h
+            minus[k][idx] -= h
+            fd = (loss(*plus) - loss(*minus)) / (2 * h)
+            assert grad[name][idx] == pytest.approx(fd, abs=1e-8)
+
+
+def test_replica_r_equals_single_run_with_seed_plus_r():
+    ds = dyn.simulate("relu", replicas=3, seed=5, frames=20, test_loss="none")
+    for r in range(3):
+        one = dyn.simulate("relu", seed=5 + r, frames=20, test_loss="none")
+        np.testing.assert_array_equal(ds.w.isel(replica=r), one.w)
+        np.testing.assert_array_equal(ds.loss_train.isel(replica=r), one.loss_train)
+    assert not np.allclose(ds.w.isel(replica=0), ds.w.isel(replica=1))
+    np.testing.assert_array_equal(ds.teacher_w, one.teacher_w)  # one teacher shared by all
+
+
+def test_teacher_and_student_streams_are_distinct():
+    ds = dyn.simulate("relu", seed=0, teacher_seed=0, frames=1, width=4, test_loss="none")
+    assert not np.allclose(ds.a[0], ds.teacher_a)
+    other = dyn.simulate("relu", seed=1, teacher_seed=0, frames=1, width=4, test_loss="none")
+    np.testing.assert_array_equal(other.teacher_w, ds.teacher_w)
+
+
+def test_continued_run_equals_unbroken_run():
+    whole = dyn.simulate("relu", frames=30, replicas=2, test_loss="none")
+    part = dyn.simulate("relu", frames=12, replicas=2, test_loss="none")
+    rest = dyn.simulate("relu", init=part, frames=18)
+    assert list(rest.time.values) == list(range(13, 31))
+    joined = xr.concat([part, rest], dim="time", data_vars="minimal", coords="minimal", compat="override")
+    np.testing.assert_array_equal(joined.w, whole.w)
+    np.testing.assert_array_equal(joined.step, whole.step)
+    np.testing.assert_array_equal(joined.samples_seen, whole.samples_seen)
+
+
+def test_notebook_continuation_replays_the_random_state():
+    whole = dyn.simulate("relu", rng="notebook", seed=18, frames=6, test_loss="none")
+    part = dyn.simulate("relu", rng="notebook", seed=18, frames=2, test_loss="none")
+    rest = dyn.simulate("relu", init=part, frames=4)
+    np.testing.assert_array_equal(rest.w[-1], whole.w[-1])
+
+
+def test_same_numbers_on_one_and_two_threads():
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = dyn.simulate("relu", replicas=3, frames=15, test_loss="none")
+        numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
+        two = dyn.simulate("relu", replicas=3, frames=15, test_loss="none")
+    finally:
+        numba.set_num_threads(before)
+    np.testing.assert_array_equal(one.w, two.w)
+
+
+def test_divergence_keeps_snapshots_and_sets_status():
+    ds = dyn.simulate("relu", lr=1e4, radius=1.0, frames=40, replicas=2, test_loss="none")
+    first = int(ds.diverged_at.min())
+    assert first > 0
+    assert ds.attrs["status"].startswith(f"diverged at step {first}")
+    for r in range(2):
+        stop = int(ds.diverged_at[r])
+        assert stop > 0
+        done = ds.step.values < stop  # snapshots taken before the divergence are kept, NaN after
+        w = ds.w.isel(replica=r).values
+        assert np.isfinite(w[done]).all()
+        assert np.isnan(w[~done][1:]).all()
+
+
+def test_mean_field_scaling_multiplies_the_step_by_width():
+    init, teacher, x = small_problem()
+    kw = dict(width=5, teacher_width=3, dim=3, frames=1, schedule="constant", steps_per_frame=1, batch=10,
+              init=init, teacher=teacher, inputs=x, test_loss="none")
+    seed = dyn.simulate("relu", lr=0.5, **kw)
+    mf = dyn.simulate("relu", lr=0.1, scaling="mean-field", **kw)
+    np.testing.assert_allclose(mf.w[-1] - mf.w[0], seed.w[-1] - seed.w[0], atol=1e-14)
+
+
+def test_given_inputs_too_few_is_a_clear_error():
+    init, teacher, x = small_problem(n=30)
+    with pytest.raises(dyn.UsageError, match="inputs hold 30 samples"):
+        dyn.simulate("relu", width=5, teacher_width=3, dim=3, frames=2, init=init, teacher=teacher, inputs=x)
+
+
+@pytest.mark.parametrize("bad, match", [
+    ({"init": {"a": np.zeros(3), "w": np.zeros((3, 2)), "b": np.zeros(3)}}, "expected"),
+    ({"teacher": {"a": np.zeros(4), "w": np.zeros((4, 3)), "b": np.zeros(4)}}, "expected"),
+    ({"inputs": np.zeros((10, 3))}, "inputs must have shape"),
+    ({"width": 0}, "width must be >= 1"),
+    ({"radius": float("inf")}, "radius must be finite"),
+    ({"rng": "notebook", "replicas": 2}, "replicas must be 1"),
+    ({"rng": "notebook", "batch": 70, "frames": 20}, "cannot split a frame of 500"),
+    ({"rng": "notebook", "batch": 201}, "cannot split a frame of 200"),
+    ({"wdith": 3}, "did you mean 'width'"),
+])
+def test_bad_arguments_are_usage_errors(bad, match):
+    with pytest.raises(dyn.UsageError, match=match):
+        dyn.simulate("relu", **{"frames": 2, **bad})
+
+
+def test_cuda_is_a_clear_runtime_error():
+    with pytest.raises(dyn.RunError, match="not available"):
+        dyn.simulate("relu", device="cuda")
