@@ -3,15 +3,17 @@
 A job (built by a flow's ``prepare``) exposes:
 
 - ``frames``: the number of frames to run; ``replicas``;
-- ``advance(lo, hi)``: draw or slice the inputs of local frames ``lo:hi`` and run them in ONE
-  jitted kernel call that writes the snapshots into preallocated records;
+- ``inputs(lo, hi)``: draw or slice the inputs of local frames ``lo:hi`` (numpy, outside the kernels);
+- ``advance(lo, hi, inputs)``: run those frames in ONE jitted kernel call that writes the snapshots
+  into preallocated records;
 - ``diverged_at``: (replica,) int64, -1 while a replica is alive, else the step whose loss was not finite;
 - ``step_at(frame)``: the global step count after local frame ``frame`` (for status lines);
 - ``finish(frames_done, status)``: the xarray Dataset of what was computed.
 
 The runner sizes the blocks so that a kernel call lasts about ``block_seconds`` (Ctrl-C is seen
 between calls, and a progress bar appears for runs longer than a second), turns SIGINT into a
-clean stop that keeps every finished frame, and writes the status line.
+clean stop that keeps every finished frame, and writes the status line. The inputs of the next
+block are drawn in a second thread while the kernel (``nogil``) runs the current one.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import signal
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from dyn.engine.progress import Progress
 
@@ -58,17 +61,22 @@ class _Interrupt:
 def run(job, *, progress=True, block_seconds=0.25, label="simulating"):
     """Run ``job`` to the end (or to Ctrl-C, or until every replica diverged); return its Dataset."""
     start = time.perf_counter()
-    done, block = 0, 1
-    with _Interrupt() as interrupt, Progress(job.frames, label, enabled=progress) as bar:
+    done, hi, block = 0, 1, 1
+    with _Interrupt() as interrupt, Progress(job.frames, label, enabled=progress) as bar, \
+            ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(job.inputs, 0, hi)
         while done < job.frames and not interrupt.hit and (job.diverged_at < 0).any():
-            hi = min(job.frames, done + block)
+            inputs, lo = pending.result(), done
+            if hi < job.frames:  # draw the next block while this one runs
+                pending = pool.submit(job.inputs, hi, min(job.frames, hi + block))
             t0 = time.perf_counter()
-            job.advance(done, hi)
+            job.advance(lo, hi, inputs)
             spent = time.perf_counter() - t0
-            done = hi
+            done, hi = hi, min(job.frames, hi + block)
             bar.update(done)
-            # grow or shrink the block towards block_seconds a call (first calls may compile)
-            block = max(1, min(4 * block, int(block * block_seconds / max(spent, 1e-6))))
+            # grow or shrink the blocks towards block_seconds a call (first calls may compile)
+            # at most an eighth of the run, so that drawing and stepping overlap in equal halves
+            block = max(1, min(4 * block, job.frames // 8, int((done - lo) * block_seconds / max(spent, 1e-6))))
     if (job.diverged_at >= 0).all():
         done = job.frames  # every replica stopped: the records hold NaN from there on
     status = _status(job, done, interrupt.hit)

@@ -17,18 +17,16 @@ from dyn.flows.relu.state import Neurons
 class FreshSamples:
     """x ~ N(0, I_d) from the stream (seed + r, DATA, frame): one stream per replica and frame."""
 
-    def __init__(self, cfg, frame_sizes):
-        self.cfg, self.frame_sizes = cfg, frame_sizes  # frame_sizes(i) -> samples of global frame i
+    def __init__(self, cfg):
+        self.cfg = cfg
 
     def block(self, frames, plan):
         cfg = self.cfg
         x = np.empty((cfg.replicas, plan.fresh, cfg.dim))
+        bounds = np.concatenate([[0], np.cumsum(np.add.reduceat(plan.sizes, np.cumsum(plan.frame_steps) - plan.frame_steps))])
         for r in range(cfg.replicas):
-            pos = 0
-            for i in frames:
-                n = self.frame_sizes(i)
-                stream(cfg.seed + r, DATA, i).standard_normal(out=x[r, pos:pos + n])
-                pos += n
+            for k, i in enumerate(frames):
+                stream(cfg.seed + r, DATA, i).standard_normal(out=x[r, bounds[k]:bounds[k + 1]])
         return x
 
 

@@ -11,7 +11,7 @@ from dyn.flows.relu import kernels
 from dyn.flows.relu.config import ReluConfig, seed_frame_samples
 from dyn.flows.relu.inputs import FreshSamples, GivenSamples, NotebookDraws, TrainingSet
 from dyn.flows.relu.record import to_dataset
-from dyn.flows.relu.schedule import frame_batches, plan
+from dyn.flows.relu.schedule import plan
 from dyn.flows.relu.state import Neurons, as_neurons, draw_students, draw_teacher
 
 
@@ -68,12 +68,17 @@ class ReluJob:
     def step_at(self, frames_done):
         return int(self.steps[frames_done])
 
-    def advance(self, lo, hi):
+    def inputs(self, lo, hi):
+        """The plan and samples of local frames lo:hi (drawn here, outside the kernel)."""
         frames = range(self.frame0 + lo, self.frame0 + hi)
         p = plan(self.cfg, frames)
-        x = np.ascontiguousarray(self.source.block(frames, p), dtype=np.float64)
+        return p, np.ascontiguousarray(self.source.block(frames, p), dtype=np.float64)
+
+    def advance(self, lo, hi, inputs):
+        p, x = inputs
         t = self.teacher
-        kernels.advance(self.a, self.wt, self.b, t.a, t.w, t.b, x, p.starts, p.sizes, p.frame_steps,
+        kernel = kernels.advance if self.replicas > 1 else kernels.advance_serial
+        kernel(self.a, self.wt, self.b, t.a, t.w, t.b, x, p.starts, p.sizes, p.frame_steps,
                         self.cfg.lr, self.scale, self.step_at(lo), self.rec["a"], self.rec["w"], self.rec["b"],
                         self.rec["loss_train"], lo + self.initial, self.diverged_at)
 
@@ -119,7 +124,7 @@ def prepare(cfg, *, init=None, teacher=None, inputs=None, start=None):
     elif cfg.train_size is not None:
         source = TrainingSet(cfg)
     else:
-        source = notebook or FreshSamples(cfg, lambda i: int(frame_batches(cfg, i).sum()))
+        source = notebook or FreshSamples(cfg)
     if start:
         return ReluJob(cfg, student, teacher, source, frame0=frame0, step0=start["step"],
                        samples0=start["samples_seen"], diverged_at=start["diverged_at"])

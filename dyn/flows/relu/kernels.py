@@ -36,7 +36,7 @@ def teacher_output(ta, tw, tb, x):
     return y / ta.shape[0]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def run_replica(a, wt, b, ta, tw, tb, x, starts, sizes, frame_steps, lr, scale, step0,
                 snap_a, snap_w, snap_b, snap_loss, slot0):
     """Advance one replica through the frames of a block; snapshot after each frame.
@@ -103,7 +103,16 @@ def run_replica(a, wt, b, ta, tw, tb, x, starts, sizes, frame_steps, lr, scale, 
     return -1
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True)
+def advance_replica(r, a, wt, b, ta, tw, tb, x, starts, sizes, frame_steps, lr, scale, step0,
+                    snap_a, snap_w, snap_b, snap_loss, slot0, diverged_at):
+    if diverged_at[r] < 0:
+        xr = x[r] if x.shape[0] > 1 else x[0]
+        diverged_at[r] = run_replica(a[r], wt[r], b[r], ta, tw, tb, xr, starts, sizes, frame_steps, lr, scale,
+                                     step0, snap_a[r], snap_w[r], snap_b[r], snap_loss[r], slot0)
+
+
+@njit(cache=True, parallel=True, nogil=True)
 def advance(a, wt, b, ta, tw, tb, x, starts, sizes, frame_steps, lr, scale, step0,
             snap_a, snap_w, snap_b, snap_loss, slot0, diverged_at):
     """Advance every live replica (``diverged_at[r] < 0``) through one block of frames.
@@ -112,7 +121,14 @@ def advance(a, wt, b, ta, tw, tb, x, starts, sizes, frame_steps, lr, scale, step
     each one's arithmetic is sequential, so results do not depend on the thread count.
     """
     for r in prange(a.shape[0]):
-        if diverged_at[r] < 0:
-            xr = x[r] if x.shape[0] > 1 else x[0]
-            diverged_at[r] = run_replica(a[r], wt[r], b[r], ta, tw, tb, xr, starts, sizes, frame_steps, lr,
-                                         scale, step0, snap_a[r], snap_w[r], snap_b[r], snap_loss[r], slot0)
+        advance_replica(r, a, wt, b, ta, tw, tb, x, starts, sizes, frame_steps, lr, scale, step0,
+                        snap_a, snap_w, snap_b, snap_loss, slot0, diverged_at)
+
+
+@njit(cache=True, nogil=True)
+def advance_serial(a, wt, b, ta, tw, tb, x, starts, sizes, frame_steps, lr, scale, step0,
+                   snap_a, snap_w, snap_b, snap_loss, slot0, diverged_at):
+    """:func:`advance` on the calling thread: for one replica, where a parallel region only costs."""
+    for r in range(a.shape[0]):
+        advance_replica(r, a, wt, b, ta, tw, tb, x, starts, sizes, frame_steps, lr, scale, step0,
+                        snap_a, snap_w, snap_b, snap_loss, slot0, diverged_at)
