@@ -73,9 +73,10 @@ def animate(
 ):
     """Render a saved run as a GIF or MP4."""
     from dyn.io.netcdf import load
-    from dyn.render.animate import animate as _animate
 
     ds = load(run)
+    from dyn.render.animate import animate as _animate
+
     output = output or run.with_suffix(".gif")
     _animate(ds, output, fps=fps, trail=trail, every=every, dpi=dpi, xlim=xlim, ylim=ylim, style=style,
              progress=True)
@@ -89,9 +90,10 @@ def plot(
 ):
     """Loss curves (log scale) beside the final positions."""
     from dyn.io.netcdf import load
-    from dyn.render.plot import plot as _plot
 
     ds = load(run)
+    from dyn.render.plot import plot as _plot
+
     output = output or run.with_suffix(".png")
     _plot(ds, output)
     typer.echo(f"wrote {output}")

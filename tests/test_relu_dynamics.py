@@ -205,3 +205,21 @@ def test_bad_arguments_are_usage_errors(bad, match):
 def test_cuda_is_a_clear_runtime_error():
     with pytest.raises(dyn.RunError, match="not available"):
         dyn.simulate("relu", device="cuda")
+
+
+def test_seed_default_run_learns_the_teacher(seed_run):
+    loss = seed_run.loss_test.values
+    assert seed_run.attrs["status"] == "completed" and seed_run.attrs["test_loss"] == "exact"
+    assert seed_run.sizes["time"] == 501 and int(seed_run.step[-1]) == 17_660
+    assert int(seed_run.samples_seen[-1]) == 353_200
+    assert loss[-1] < loss[0] / 10
+    assert np.isnan(seed_run.loss_train[0]) and np.isfinite(seed_run.loss_train[1:]).all()
+    np.testing.assert_allclose(seed_run.position.sel(coord="x"), seed_run.a * seed_run.w.isel(dim=0))
+
+
+def test_test_loss_choice_is_recorded():
+    wide = dyn.simulate("relu", width=400, frames=2, test_loss="auto")
+    assert wide.attrs["test_loss"] == "monte-carlo" and "monte-carlo" in wide.loss_test.attrs["estimator"]
+    exact = dyn.simulate("relu", width=400, frames=2, test_loss="exact")
+    # the Monte Carlo estimate on 1e4 samples agrees with the closed form to a few percent
+    np.testing.assert_allclose(wide.loss_test, exact.loss_test, rtol=0.05)

@@ -1,0 +1,5 @@
+import sys
+
+from dyn.cli import main
+
+sys.exit(main())
