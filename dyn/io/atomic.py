@@ -25,8 +25,11 @@ def atomic_path(path):
     except OSError as err:
         raise RunError(f"cannot write {path}: {err.strerror}") from None
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
     try:
         yield Path(tmp)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600 files; give the usual permissions
         os.replace(tmp, path)
     except OSError as err:
         raise RunError(f"cannot write {path}: {err.strerror or err}") from None

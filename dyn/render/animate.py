@@ -1,0 +1,61 @@
+"""``dyn.animate``: a run's Dataset to a GIF or MP4 (or an inline GIF in Jupyter)."""
+
+from __future__ import annotations
+
+import io
+import json
+from importlib import import_module
+from pathlib import Path
+
+from dyn.config import choice, integer
+from dyn.engine.progress import Progress
+from dyn.errors import UsageError
+from dyn.render.blit import render
+from dyn.render.writers import check_suffix, open_writer, palette_from
+
+STYLES = ("auto", "dyn", "seed")
+
+
+def picture_of(ds, *, style="auto", replica=0, xlim=None, ylim=None, every=1):
+    """The flow's picture of ``ds`` (``dyn.flows.<flow>.picture.Picture``)."""
+    flow = ds.attrs.get("flow")
+    try:
+        module = import_module(f"dyn.flows.{flow}.picture")
+    except ImportError:
+        raise UsageError(f"no picture for flow {flow!r}") from None
+    choice("style", style, STYLES)
+    if style == "auto":
+        style = "seed" if json.loads(ds.attrs.get("config", "{}")).get("rng") == "notebook" else "dyn"
+    if "replica" in ds.dims:
+        if not 0 <= replica < ds.sizes["replica"]:
+            raise UsageError(f"replica must be in 0..{ds.sizes['replica'] - 1}, got {replica}")
+        ds = ds.isel(replica=replica)
+    return module.Picture(ds, style=style, xlim=xlim, ylim=ylim, every=integer("every", every, 1))
+
+
+def animate(ds, path=None, *, fps=30, trail=None, every=1, dpi=100, xlim=None, ylim=None, style="auto",
+            replica=0, progress=False):
+    """Render ``ds`` to ``path`` (.gif or .mp4) and return the path.
+
+    ``trail``: None keeps every past position (as the seed), N the last N, 0 none; ``every=K`` keeps
+    every K-th snapshot (and the last). Without ``path``, returns an inline GIF for Jupyter.
+    """
+    fps = integer("fps", fps, 1)
+    dpi = integer("dpi", dpi, 10)
+    if trail is not None:
+        trail = integer("trail", trail, 0)
+    if path is not None:
+        check_suffix(path)
+    picture = picture_of(ds, style=style, replica=replica, xlim=xlim, ylim=ylim, every=every)
+    target = io.BytesIO() if path is None else Path(path)
+
+    def writer(size, samples):
+        return open_writer(target, fps, size, palette_from(samples))
+
+    with Progress(len(picture.times), "rendering", enabled=progress) as bar:
+        render(picture, writer, trail=trail, dpi=dpi, progress=bar.update)
+    if path is None:
+        from IPython.display import Image
+
+        return Image(data=target.getvalue(), format="gif")
+    return target

@@ -1,0 +1,71 @@
+"""``dyn.plot``: loss curves (log scale) beside the final positions, as a matplotlib Figure."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from dyn.errors import UsageError
+from dyn.io.atomic import atomic_path
+
+FORMATS = (".png", ".svg", ".pdf")
+
+
+def plot_losses(ds, ax):
+    """loss_train (thin) and loss_test (thick) against the step, one line a replica, log scale."""
+    step = ds["step"].values
+    for name, lw in (("loss_train", 0.8), ("loss_test", 2.0)):
+        if name not in ds or not np.isfinite(ds[name].values).any():
+            continue
+        values = ds[name].transpose("time", ...).values.reshape(len(step), -1)
+        for r in range(values.shape[1]):
+            ax.plot(step, values[:, r], lw=lw, color="tab:orange" if name == "loss_train" else "tab:blue",
+                    alpha=1.0 if values.shape[1] == 1 else 0.5, label=name if r == 0 else None)
+    ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss")
+    if ax.lines:
+        ax.legend(loc="upper right")
+
+
+def plot_final(ds, ax, replica=0):
+    """The flow's picture (static layer) with the final positions and every past position."""
+    from dyn.render.animate import picture_of
+
+    picture = picture_of(ds, style="dyn", replica=replica)
+    picture.draw_static(ax)
+    last = picture.times[-1]
+    trail = np.concatenate([picture.points(i) for i in picture.times])
+    ax.plot(trail[:, 0], trail[:, 1], ls="none", **picture.trail_style)
+    final = picture.points(last)
+    ax.plot(final[:, 0], final[:, 1], ls="none", **picture.point_style)
+    ax.set_title(picture.title(last) or "", fontsize=9)
+
+
+def plot(ds, path=None, *, replica=0, ax=None):
+    """Loss curves beside the final positions; returns the Figure (saved atomically to ``path`` if given).
+
+    ``ax``: one Axes (losses only) or a pair (losses, positions), to compose with other plots.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    if path is not None and Path(path).suffix.lower() not in FORMATS:
+        raise UsageError(f"cannot write {path}: plots are {', '.join(FORMATS)}")
+    if ax is None:
+        fig = Figure(figsize=(11, 5))
+        FigureCanvasAgg(fig)
+        axes = fig.subplots(1, 2)
+    else:
+        axes = list(ax) if np.iterable(ax) else [ax]
+        fig = axes[0].get_figure()
+    plot_losses(ds, axes[0])
+    if len(axes) > 1:
+        plot_final(ds, axes[1], replica)
+    if ax is None:
+        fig.tight_layout()
+    if path is not None:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format=Path(path).suffix[1:].lower())
+    return fig
