@@ -223,3 +223,8 @@ def test_test_loss_choice_is_recorded():
     exact = dyn.simulate("relu", width=400, frames=2, test_loss="exact")
     # the Monte Carlo estimate on 1e4 samples agrees with the closed form to a few percent
     np.testing.assert_allclose(wide.loss_test, exact.loss_test, rtol=0.05)
+
+
+def test_run_too_big_for_memory_is_refused_before_running():
+    with pytest.raises(dyn.RunError, match="GiB of snapshots"):
+        dyn.simulate("relu", width=100_000, frames=1_000_000)

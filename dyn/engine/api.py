@@ -28,4 +28,7 @@ def simulate(flow, *, progress=False, **options):
         job = spec.prepare(cfg, start=start, **arrays)
     else:
         job = spec.prepare(spec.config.from_kwargs(**options), **arrays)
-    return runner.run(job, progress=progress)
+    ds = runner.run(job, progress=progress)
+    shown = ", ".join(f"{k}={v!r}" for k, v in options.items())
+    ds.attrs["command"] = f"dyn.simulate({flow!r}{', ' if shown else ''}{shown})"
+    return ds
