@@ -6,36 +6,8 @@ import pytest
 import xarray as xr
 
 import dyn
-from dyn.flows.relu import kernels
-
+from relu_reference import batch_loss, kernel_gradient, numpy_run, small_problem
 from seed002 import notebook
-
-
-def numpy_run(a, w, b, ta, tw, tb, x, lr, batches):
-    """Plain-numpy SGD as the seed's batch_step does it: mean of per-sample gradients, one update."""
-    a, w, b = a.copy(), w.copy(), b.copy()
-    m, M = len(a), len(ta)
-    out, pos = [], 0
-    for sizes in batches:  # one list of batch sizes per frame
-        for n in sizes:
-            X = x[pos:pos + n]
-            pos += n
-            y = (ta * np.maximum(X @ tw.T + tb, 0)).sum(1) / M
-            z = X @ w.T + b
-            err = (a * np.maximum(z, 0)).sum(1) / m - y
-            ga = (err[:, None] / m * np.maximum(z, 0)).mean(0)
-            gb_i = err[:, None] / m * a * (z >= 0)
-            gw = (gb_i[:, :, None] * X[:, None, :]).mean(0)
-            a, w, b = a - lr * ga, w - lr * gw, b - lr * gb_i.mean(0)
-        out.append((a.copy(), w.copy(), b.copy()))
-    return out
-
-
-def small_problem(seed=3, m=5, M=3, d=3, n=400):
-    g = np.random.default_rng(seed)
-    init = {"a": g.standard_normal(m), "w": 0.3 * g.standard_normal((m, d)), "b": 0.3 * g.standard_normal(m)}
-    teacher = {"a": g.standard_normal(M), "w": g.standard_normal((M, d)), "b": g.standard_normal(M)}
-    return init, teacher, g.standard_normal((n, d))
 
 
 def test_kernel_matches_numpy_reference_with_given_arrays():
@@ -86,27 +58,15 @@ def test_notebook_mode_is_the_seed_draw_for_draw():
 
 def test_gradient_matches_finite_differences():
     init, teacher, x = small_problem(seed=7, n=9)
-    a, w, b = (np.array(v, float) for v in init.values())
-    ta, tw, tb = (np.array(v, float) for v in teacher.values())
-
-    def loss(a, w, b):
-        y = (ta * np.maximum(x @ tw.T + tb, 0)).sum(1) / len(ta)
-        return 0.5 * np.mean(((a * np.maximum(x @ w.T + b, 0)).sum(1) / len(a) - y) ** 2)
-
-    state = [a[None].copy(), np.ascontiguousarray(w.T[None]), b[None].copy()]
-    recs = [np.zeros((1, 1, 5)), np.zeros((1, 1, 5, 3)), np.zeros((1, 1, 5)), np.zeros((1, 1))]
-    one = np.array([1], np.int64)
-    kernels.advance(*state, ta, tw, tb, x[None], np.array([0]), np.array([9]), one, 1.0, 1.0, 0, *recs, 0,
-                    np.array([-1]))
-    grad = {"a": a - state[0][0], "w": w - state[1][0].T, "b": b - state[2][0]}  # lr = 1: the step is the gradient
+    grad = kernel_gradient(init, teacher, x)
     h = 1e-6
-    for name, value in (("a", a), ("w", w), ("b", b)):
-        for idx in np.ndindex(value.shape):
-            plus, minus = [v.copy() for v in (a, w, b)], [v.copy() for v in (a, w, b)]
-            k = "awb".index(name)
-            plus[k][idx] += h
-            minus[k][idx] -= h
-            fd = (loss(*plus) - loss(*minus)) / (2 * h)
+    for name in "awb":
+        for idx in np.ndindex(init[name].shape):
+            plus = {k: np.array(v, float) for k, v in init.items()}
+            minus = {k: np.array(v, float) for k, v in init.items()}
+            plus[name][idx] += h
+            minus[name][idx] -= h
+            fd = (batch_loss(plus, teacher, x) - batch_loss(minus, teacher, x)) / (2 * h)
             assert grad[name][idx] == pytest.approx(fd, abs=1e-8)
 
 

@@ -1,0 +1,52 @@
+"""Plain-numpy references for the relu kernels, shared by the tests."""
+
+import numpy as np
+
+from dyn.flows.relu import kernels
+
+
+def numpy_run(a, w, b, ta, tw, tb, x, lr, batches):
+    """Plain-numpy SGD as the seed's batch_step does it: mean of per-sample gradients, one update."""
+    a, w, b = a.copy(), w.copy(), b.copy()
+    m, M = len(a), len(ta)
+    out, pos = [], 0
+    for sizes in batches:  # one list of batch sizes per frame
+        for n in sizes:
+            X = x[pos:pos + n]
+            pos += n
+            y = (ta * np.maximum(X @ tw.T + tb, 0)).sum(1) / M
+            z = X @ w.T + b
+            err = (a * np.maximum(z, 0)).sum(1) / m - y
+            ga = (err[:, None] / m * np.maximum(z, 0)).mean(0)
+            gb_i = err[:, None] / m * a * (z >= 0)
+            gw = (gb_i[:, :, None] * X[:, None, :]).mean(0)
+            a, w, b = a - lr * ga, w - lr * gw, b - lr * gb_i.mean(0)
+        out.append((a.copy(), w.copy(), b.copy()))
+    return out
+
+
+def small_problem(seed=3, m=5, M=3, d=3, n=400):
+    g = np.random.default_rng(seed)
+    init = {"a": g.standard_normal(m), "w": 0.3 * g.standard_normal((m, d)), "b": 0.3 * g.standard_normal(m)}
+    teacher = {"a": g.standard_normal(M), "w": g.standard_normal((M, d)), "b": g.standard_normal(M)}
+    return init, teacher, g.standard_normal((n, d))
+
+
+def batch_loss(init, teacher, x):
+    """1/2 mean over x of (f(x) - f*(x))^2, in numpy."""
+    a, w, b = (np.asarray(init[k], float) for k in "awb")
+    ta, tw, tb = (np.asarray(teacher[k], float) for k in "awb")
+    y = (ta * np.maximum(x @ tw.T + tb, 0)).sum(1) / len(ta)
+    return 0.5 * np.mean(((a * np.maximum(x @ w.T + b, 0)).sum(1) / len(a) - y) ** 2)
+
+
+def kernel_gradient(init, teacher, x):
+    """The gradient the kernel applies: one step with lr = 1 on the batch x (all of it)."""
+    a, w, b = (np.array(init[k], float) for k in "awb")
+    m, d = w.shape
+    state = [a[None].copy(), np.ascontiguousarray(w.T[None]), b[None].copy()]
+    recs = [np.zeros((1, 1, m)), np.zeros((1, 1, m, d)), np.zeros((1, 1, m)), np.zeros((1, 1))]
+    one = np.array([1], np.int64)
+    kernels.advance_serial(*state, *(np.asarray(teacher[k], float) for k in "awb"), x[None], np.array([0]),
+                           np.array([len(x)]), one, 1.0, 1.0, 0, *recs, 0, np.array([-1]))
+    return {"a": a - state[0][0], "w": w - state[1][0].T, "b": b - state[2][0]}
