@@ -136,3 +136,10 @@ def test_nan_snapshot_and_zero_weights(problem):
     c = (a[1] * np.maximum(b[1], 0)).mean()
     sample = 0.5 * (c - (ta * np.maximum(x @ tw.T + tb, 0)).mean(1)) ** 2
     assert abs(loss[1] - sample.mean()) < 4 * sample.std() / np.sqrt(len(sample))
+
+
+def test_parallel_and_serial_variants_agree(problem):
+    from dyn.flows.relu.population import _population_loss, _population_loss_parallel
+
+    args = [np.ascontiguousarray(v, dtype=float) for v in (*problem[0], *problem[1])]
+    np.testing.assert_array_equal(_population_loss_parallel(*args), _population_loss(*args))

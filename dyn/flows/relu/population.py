@@ -23,6 +23,7 @@ from numba import njit, prange
 
 RHO_ONE = 1e-12  # 1 - |rho| below this: use the rho = +-1 formula (error <= s1 s2 * RHO_ONE)
 SIGMA_ZERO = 1e-300
+PARALLEL_PAIRS = 2_000_000  # above this many neuron pairs, integrate snapshots in parallel
 
 _GL_W = np.array([
     [0.1713244923791705, 0.3607615730481384, 0.4679139345726904, 0, 0, 0, 0, 0, 0, 0],
@@ -181,21 +182,52 @@ def cross_term(a, w, b, na, ta, tw, tb, nt, same):
     return total
 
 
-@njit(cache=True, parallel=True)
-def _population_loss(a, w, b, ta, tw, tb):
-    S, m = a.shape
+@njit(cache=True)
+def snapshot_loss(a, w, b, ta, tw, tb, nt, teacher_term):
+    """1/2 E(f - f*)^2 of one snapshot a (m,), w (m, d), b (m,); NaN if it holds NaN."""
+    m, M = a.shape[0], ta.shape[0]
+    na = np.empty(m)
+    for i in range(m):
+        sq = a[i] + b[i]
+        acc = 0.0
+        for q in range(w.shape[1]):
+            acc += w[i, q] * w[i, q]
+            sq += w[i, q]
+        if not np.isfinite(sq):
+            return np.nan
+        na[i] = math.sqrt(acc)
+    student = cross_term(a, w, b, na, a, w, b, na, True) / (m * m)
+    cross = cross_term(a, w, b, na, ta, tw, tb, nt, False) / (m * M)
+    return 0.5 * (student - 2.0 * cross + teacher_term)
+
+
+@njit(cache=True)
+def teacher_norms_and_term(ta, tw, tb):
+    nt = np.empty(ta.shape[0])
+    for j in range(ta.shape[0]):
+        acc = 0.0
+        for q in range(tw.shape[1]):
+            acc += tw[j, q] * tw[j, q]
+        nt[j] = math.sqrt(acc)
     M = ta.shape[0]
-    nt = np.sqrt((tw * tw).sum(axis=1))
-    teacher_term = cross_term(ta, tw, tb, nt, ta, tw, tb, nt, True) / (M * M)
-    out = np.empty(S)
-    for s in prange(S):
-        if not (np.isfinite(a[s]).all() and np.isfinite(w[s]).all() and np.isfinite(b[s]).all()):
-            out[s] = np.nan
-            continue
-        na = np.sqrt((w[s] * w[s]).sum(axis=1))
-        student = cross_term(a[s], w[s], b[s], na, a[s], w[s], b[s], na, True) / (m * m)
-        cross = cross_term(a[s], w[s], b[s], na, ta, tw, tb, nt, False) / (m * M)
-        out[s] = 0.5 * (student - 2.0 * cross + teacher_term)
+    return nt, cross_term(ta, tw, tb, nt, ta, tw, tb, nt, True) / (M * M)
+
+
+@njit(cache=True)
+def _population_loss(a, w, b, ta, tw, tb):
+    nt, tt = teacher_norms_and_term(ta, tw, tb)
+    out = np.empty(a.shape[0])
+    for s in range(a.shape[0]):
+        out[s] = snapshot_loss(a[s], w[s], b[s], ta, tw, tb, nt, tt)
+    return out
+
+
+@njit(cache=True, parallel=True)
+def _population_loss_parallel(a, w, b, ta, tw, tb):
+    nt, tt = teacher_norms_and_term(ta, tw, tb)
+    out = np.empty(a.shape[0])
+    for s in prange(a.shape[0]):
+        out[s] = snapshot_loss(a[s], w[s], b[s], ta, tw, tb, nt, tt)
     return out
 
 
@@ -232,9 +264,12 @@ def _f64(*arrays):
 def population_loss(a, w, b, ta, tw, tb):
     """1/2 E(f - f*)^2 for S snapshots: a (S, m), w (S, m, d), b (S, m); teacher (M,), (M, d), (M,).
 
-    Returns (S,); a snapshot holding NaN gives NaN.
+    Returns (S,); a snapshot holding NaN gives NaN. Snapshots run in parallel only when there are
+    many pairs of neurons to integrate (the parallel kernel costs seconds to compile, once).
     """
-    return _population_loss(*_f64(a, w, b, ta, tw, tb))
+    args = _f64(a, w, b, ta, tw, tb)
+    pairs = args[0].shape[0] * (args[0].shape[1] + len(args[3])) ** 2
+    return (_population_loss_parallel if pairs > PARALLEL_PAIRS else _population_loss)(*args)
 
 
 def monte_carlo_loss(a, w, b, ta, tw, tb, x):
