@@ -18,6 +18,8 @@ class Picture:
 
     def __init__(self, ds, *, style="dyn", xlim=None, ylim=None, every=1):
         self.ds, self.style = ds, style
+        if style == "seed":  # the notebook's color="b"
+            self.point_style = {**self.point_style, "color": "b"}
         self.pos = ds["position"].transpose("time", "neuron", "coord").values
         self.teacher = ds["teacher_position"].transpose("teacher_neuron", "coord").values
         first = 1 if style == "seed" and int(ds.time[0]) == 0 else 0  # the notebook never drew the initial state
