@@ -24,6 +24,12 @@ VARIABLES = {
     "diverged_at": ("first step whose loss was not finite, -1 if none", "step"),
     "step": ("SGD steps taken", "step"),
     "samples_seen": ("samples used in gradients so far", "sample"),
+    "time": ("frame index: time 0 is the initial state, time t the state after frame t - 1", "frame"),
+    "replica": ("replica index: replica r ran with seed + r", "1"),
+    "seed": ("seed of each replica", "1"),
+    "neuron": ("student neuron index", "1"),
+    "teacher_neuron": ("teacher neuron index", "1"),
+    "coord": ("picture coordinates x, y", "1"),
 }
 
 
