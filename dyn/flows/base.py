@@ -20,3 +20,5 @@ class Flow:
     resume: Callable
     arrays: tuple = ("init",)
     summary: Callable | None = None  # ds -> one line for the CLI
+    # ds -> {name: DataArray} of per-replica scalars (dims: at most ``replica``), what studies keep
+    metrics: Callable | None = None

@@ -33,20 +33,23 @@ def picture_of(ds, *, style="auto", replica=0, xlim=None, ylim=None, every=1):
     return module.Picture(ds, style=style, xlim=xlim, ylim=ylim, every=integer("every", every, 1))
 
 
-def animate(ds, path=None, *, fps=30, trail=None, every=1, dpi=100, xlim=None, ylim=None, style="auto",
+def animate(ds, path=None, *, fps=30, trail="auto", every=1, dpi=100, xlim=None, ylim=None, style="auto",
             replica=0, progress=False):
     """Render ``ds`` to ``path`` (.gif or .mp4) and return the path.
 
-    ``trail``: None keeps every past position (as the seed), N the last N, 0 none; ``every=K`` keeps
+    ``trail``: "auto" (the flow's default: every past position for relu, as the seed), None every
+    past position, N the last N, 0 none; ``every=K`` keeps
     every K-th snapshot (and the last). Without ``path``, returns an inline GIF for Jupyter.
     """
     fps = integer("fps", fps, 1)
     dpi = integer("dpi", dpi, 10)
-    if trail is not None:
-        trail = integer("trail", trail, 0)
     if path is not None:
         check_suffix(path)
     picture = picture_of(ds, style=style, replica=replica, xlim=xlim, ylim=ylim, every=every)
+    if trail == "auto":
+        trail = getattr(picture, "default_trail", None)
+    if trail is not None:
+        trail = integer("trail", trail, 0)
     target = io.BytesIO() if path is None else Path(path)
 
     def writer(size, samples):

@@ -7,7 +7,12 @@ A flow's picture (``dyn.flows.<flow>.picture.Picture(ds, style=, replica=, xlim=
 - ``points(i)``: (n, 2) positions of the moving particles at snapshot ``i`` (NaN rows are skipped);
 - ``point_style`` / ``trail_style``: keyword arguments of ``ax.plot`` for them (markers, no line:
   ``Line2D`` draws markers directly, where a scatter collection re-measures its marker every draw);
-- ``title(i)``: a title string for snapshot ``i``, or None.
+- ``title(i)``: a title string for snapshot ``i``, or None;
+- optionally ``overlay_styles`` (a list of ``ax.plot`` keyword dicts) and ``overlays(i)`` (one (x, y)
+  pair of arrays each): more moving artists drawn every frame, e.g. a SOM's mesh (line segments
+  separated by NaN) or the points on the far side of a sphere;
+- optionally ``default_trail``: the trail used when the caller asks for none in particular
+  (None: every past position, as the seed; 0: no trail).
 
 Per frame the background is restored, the moving points drawn on it with ``draw_artist``, and the
 RGB image handed to the writer. The title is drawn by Pillow onto that image, in matplotlib's
@@ -41,6 +46,8 @@ class Canvas:
         picture.draw_static(self.ax)
         self.trail, = self.ax.plot([], [], ls="none", animated=True, **picture.trail_style)
         self.moving, = self.ax.plot([], [], ls="none", animated=True, **picture.point_style)
+        self.overlays = [self.ax.plot([], [], animated=True, **style)[0]
+                         for style in getattr(picture, "overlay_styles", ())]
         self.canvas.draw()
         self.background = self.canvas.copy_from_bbox(self.fig.bbox)
         self.size = self.canvas.get_width_height()
@@ -74,6 +81,9 @@ class Canvas:
         if recent is not None and len(recent):
             self.trail.set_data(recent[:, 0], recent[:, 1])
             self.ax.draw_artist(self.trail)
+        for line, (x, y) in zip(self.overlays, self.picture.overlays(i) if self.overlays else ()):
+            line.set_data(x, y)
+            self.ax.draw_artist(line)
         pts = finite(self.picture.points(i))
         self.moving.set_data(pts[:, 0], pts[:, 1])
         self.ax.draw_artist(self.moving)

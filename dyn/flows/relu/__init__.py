@@ -25,5 +25,13 @@ def summary(ds):
            f"({ds.attrs['test_loss']})"
 
 
+def metrics(ds):
+    """Per-replica summaries a study keeps: final losses and when the test loss fell 100-fold."""
+    from dyn.analysis import convergence_step, final
+
+    return {"final_loss_test": final(ds, "loss_test"), "final_loss_train": final(ds, "loss_train"),
+            "convergence_step": convergence_step(ds, "loss_test", factor=1e-2)}
+
+
 FLOW = Flow(name="relu", config=ReluConfig, prepare=prepare, resume=resume,
-            arrays=("init", "teacher", "inputs"), summary=summary)
+            arrays=("init", "teacher", "inputs"), summary=summary, metrics=metrics)
