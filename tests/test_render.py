@@ -102,7 +102,8 @@ def test_plot(run, tmp_path):
         dyn.plot(run, tmp_path / "loss.txt")
 
 
-def test_inline_gif(run):
-    pytest.importorskip("IPython")
+def test_inline_gif(run, tmp_path):
     image = dyn.animate(run.isel(time=slice(0, 3)), dpi=30)
     assert image.data[:6] == b"GIF89a"
+    assert image._repr_html_().startswith('<img src="data:image/gif;base64,R0lGODlh')  # base64 of GIF89a
+    assert Image.open(image.save(tmp_path / "inline.gif")).n_frames == 3

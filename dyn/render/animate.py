@@ -58,7 +58,24 @@ def animate(ds, path=None, *, fps=30, trail="auto", every=1, dpi=100, xlim=None,
     with Progress(len(picture.times), "rendering", enabled=progress) as bar:
         render(picture, writer, trail=trail, dpi=dpi, progress=bar.update)
     if path is None:
-        from IPython.display import Image
-
-        return Image(data=target.getvalue(), format="gif")
+        return InlineGif(target.getvalue())
     return target
+
+
+class InlineGif:
+    """An animation held in memory; Jupyter displays it inline (``_repr_html_``), ``data`` holds the GIF."""
+
+    def __init__(self, data):
+        self.data = data
+
+    def _repr_html_(self):
+        import base64
+
+        return f'<img src="data:image/gif;base64,{base64.b64encode(self.data).decode("ascii")}"/>'
+
+    def save(self, path):
+        from dyn.io.atomic import atomic_path
+
+        with atomic_path(path) as tmp:
+            tmp.write_bytes(self.data)
+        return path
