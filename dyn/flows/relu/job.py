@@ -6,7 +6,8 @@ import json
 
 import numpy as np
 
-from dyn.errors import RunError, UsageError
+from dyn.engine.steps import check_memory
+from dyn.errors import UsageError
 from dyn.flows.relu import kernels
 from dyn.flows.relu.config import ReluConfig, seed_frame_samples
 from dyn.flows.relu.inputs import FreshSamples, GivenSamples, NotebookDraws, TrainingSet
@@ -32,16 +33,7 @@ def frame_clocks(cfg, frames):
 
 
 def _check_memory(cfg, times):
-    need = 8 * cfg.replicas * times * cfg.width * (2 * cfg.dim + 4)
-    try:
-        import os
-
-        avail = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return
-    if need > 0.8 * avail:
-        raise RunError(f"the run would record {need / 2**30:.1f} GiB of snapshots but only {avail / 2**30:.1f} GiB "
-                       f"of memory is free: use fewer frames, replicas or neurons")
+    check_memory(8 * cfg.replicas * times * cfg.width * (2 * cfg.dim + 4))
 
 
 class ReluJob:
