@@ -11,6 +11,9 @@ Vectors are rows: ``w`` (replica, vector, dim), data ``x`` (replica or 1, sample
 - mhe: E = 1/(M(M-1)) sum_{i != j} f_s(|u_i - u_j|), u = w/|w|, f_s(z) = z^-s (s > 0), log(1/z) (s = 0)
   (Liu et al. 2018, the regulariser's normalisation), so E = 2/(M(M-1)) times the Riesz energy of u.
 
+Kernels use numpy's error model: a division by zero (two vectors at the same point, a zero vector)
+gives inf or NaN, which stops the replica as diverged, instead of raising.
+
 Step rules (``rule``): 0 projected, step then normalise; 1 projected, normalise then step (the seed's
 hook: the gradient was taken at the unnormalised vectors); 2 Riemannian, tangent step then normalise;
 3 Riemannian, exponential map (exact great-circle step). With ``accumulate`` the step applies the sum
@@ -31,7 +34,7 @@ AFTER, BEFORE, TANGENT, EXPONENTIAL = 0, 1, 2, 3
 
 # ---- scalar helpers: the per-element math -------------------------------------------------------
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def g_theta(op, t, k):
     """The SphereConv operator g(theta): cos, 1 - 2 theta / pi, or the seed's g_sigmoid with steepness k."""
     if op == COSINE:
@@ -43,7 +46,7 @@ def g_theta(op, t, k):
     return ((1.0 - etk) * (1.0 + e0k)) / ((1.0 + etk) * (1.0 - e0k))
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def dg_theta(op, t, k):
     """g'(theta) (the seed's g_sigmoid_grad for the sigmoid)."""
     if op == COSINE:
@@ -55,7 +58,7 @@ def dg_theta(op, t, k):
     return -2.0 * (1.0 + e0k) * etk / (1.0 - e0k) / (1.0 + etk) ** 2 / k
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def op_value(op, c, k):
     """g as a function of c = cos theta (cosine: c itself, as the seed's forward)."""
     if op == COSINE:
@@ -63,7 +66,7 @@ def op_value(op, c, k):
     return g_theta(op, math.acos(min(1.0, max(-1.0, c))), k)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def op_slope(op, c, k):
     """dg/dc = -g'(theta) / sin theta (cosine: 1)."""
     if op == COSINE:
@@ -72,7 +75,7 @@ def op_slope(op, c, k):
     return -dg_theta(op, t, k) / math.sin(t)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def riesz_pair(r2, s):
     """Pair energy at squared distance r2: r^-s, or -log r for s = 0."""
     if s == 0.0:
@@ -84,7 +87,7 @@ def riesz_pair(r2, s):
     return r2 ** (-0.5 * s)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def riesz_pair_slope(r2, s):
     """d(pair energy)/d(r2): -s/2 r^-(s+2), or -1/(2 r2) for s = 0."""
     if s == 0.0:
@@ -99,7 +102,7 @@ def riesz_pair_slope(r2, s):
 
 # ---- objectives and gradients of one replica: w (M, d) -> g (M, d), returns the objective ---------
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def angular_exact(w, x, xn, op, k, g):
     loss = 0.0
     for j in range(w.shape[0]):
@@ -122,7 +125,7 @@ def angular_exact(w, x, xn, op, k, g):
     return loss
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def angular_seed(w, x, xn, op, k, g, p, xtw):
     """The seed's backward as written; ``p`` (N, d) and ``xtw`` (N, M) are scratch."""
     M, d = w.shape
@@ -158,7 +161,7 @@ def angular_seed(w, x, xn, op, k, g, p, xtw):
     return loss
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def riesz(w, s, g):
     M, d = w.shape
     g[:, :] = 0.0
@@ -178,7 +181,7 @@ def riesz(w, s, g):
     return energy
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def normalise_rows(w, u):
     """u = w / |w| row by row."""
     for i in range(w.shape[0]):
@@ -190,7 +193,7 @@ def normalise_rows(w, u):
             u[i, q] = w[i, q] * inv
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def mhe(w, s, g, u):
     """The MHE energy of the directions; the chain rule through u = w/|w| projects and divides by |w|."""
     M, d = w.shape
@@ -208,7 +211,7 @@ def mhe(w, s, g, u):
     return energy
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def objective(w, x, xn, obj, op, k, s, grad, g, u, p, xtw):
     """The objective at ``w`` (M, d); its gradient (exact, or the seed's formula) into ``g``."""
     if obj == ANGULAR:
@@ -222,7 +225,7 @@ def objective(w, x, xn, obj, op, k, s, grad, g, u, p, xtw):
 
 # ---- the step --------------------------------------------------------------------------------------
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def step_vector(w, src, v, rule, lr, mu):
     """Move one vector ``w`` (d,) by the gradient ``src``; ``v`` is its momentum buffer.
 
@@ -280,7 +283,7 @@ def step_vector(w, src, v, rule, lr, mu):
     return n
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def run_replica(w, x, v, acc, frame_steps, obj, op, k, s, grad, rule, accumulate, lr, mu, step0,
                 loss_iter, iter0, snap_w, snap_norm, slot0):
     """Advance one replica through the frames of a block, snapshot after each frame.
@@ -324,7 +327,7 @@ def run_replica(w, x, v, acc, frame_steps, obj, op, k, s, grad, rule, accumulate
     return -1
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def advance_replica(r, w, x, v, acc, frame_steps, obj, op, k, s, grad, rule, accumulate, lr, mu, step0,
                     loss_iter, iter0, snap_w, snap_norm, slot0, diverged_at):
     if diverged_at[r] < 0:
@@ -333,7 +336,7 @@ def advance_replica(r, w, x, v, acc, frame_steps, obj, op, k, s, grad, rule, acc
                                      lr, mu, step0, loss_iter[r], iter0, snap_w[r], snap_norm[r], slot0)
 
 
-@njit(cache=True, parallel=True, nogil=True)
+@njit(cache=True, parallel=True, nogil=True, error_model="numpy")
 def advance(w, x, v, acc, frame_steps, obj, op, k, s, grad, rule, accumulate, lr, mu, step0,
             loss_iter, iter0, snap_w, snap_norm, slot0, diverged_at):
     """Every live replica through one block of frames, replicas in parallel (each one sequential)."""
@@ -342,7 +345,7 @@ def advance(w, x, v, acc, frame_steps, obj, op, k, s, grad, rule, accumulate, lr
                         loss_iter, iter0, snap_w, snap_norm, slot0, diverged_at)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def advance_serial(w, x, v, acc, frame_steps, obj, op, k, s, grad, rule, accumulate, lr, mu, step0,
                    loss_iter, iter0, snap_w, snap_norm, slot0, diverged_at):
     """:func:`advance` on the calling thread: for one replica, where a parallel region only costs."""
@@ -353,7 +356,7 @@ def advance_serial(w, x, v, acc, frame_steps, obj, op, k, s, grad, rule, accumul
 
 # ---- what is measured at each snapshot --------------------------------------------------------------
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def direction_energy(w, energy_kind, s, u):
     """(energy, minimum pairwise angle) of the directions u = w/|w|; energy_kind RIESZ or MHE."""
     M, d = w.shape
@@ -374,7 +377,7 @@ def direction_energy(w, energy_kind, s, u):
     return energy, angle
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, error_model="numpy")
 def measure(snap_w, x, obj, op, k, s, grad, energy_kind, loss, radial, tangent, energy, min_angle):
     """Objective, gradient norms (radial and tangent to w/|w|), energy and minimum angle of each snapshot.
 
