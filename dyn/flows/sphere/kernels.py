@@ -396,12 +396,13 @@ def measure(snap_w, x, obj, op, k, s, grad, energy_kind, loss, radial, tangent, 
             xn[n] = math.sqrt(np.sum(xr[n] * xr[n]))
         g, u = np.empty((M, d)), np.empty((M, d))
         loss[r, t] = objective(w, xr, xn, obj, op, k, s, grad, g, u, np.empty((N, d)), np.empty((N, M)))
+        normalise_rows(w, u)
         for j in range(M):
-            n2, a = 0.0, 0.0
+            a, b = 0.0, 0.0
             for q in range(d):
-                n2 += w[j, q] * w[j, q]
-                a += g[j, q] * w[j, q]
-            a /= math.sqrt(n2)
+                a += g[j, q] * u[j, q]
+            for q in range(d):
+                b += (g[j, q] - a * u[j, q]) ** 2
             radial[r, t, j] = abs(a)
-            tangent[r, t, j] = math.sqrt(max(0.0, np.sum(g[j] * g[j]) - a * a))
+            tangent[r, t, j] = math.sqrt(b)
         energy[r, t], min_angle[r, t] = direction_energy(w, energy_kind, s, u)
