@@ -1,5 +1,8 @@
 """CPU kernels of the sphere flow: objectives, their gradients, and the projected/Riemannian steps.
 
+In order: scalar helpers (the per-element math), objectives and gradients of one replica, the step,
+the block kernels, and what is measured at each snapshot.
+
 Vectors are rows: ``w`` (replica, vector, dim), data ``x`` (replica or 1, sample, dim). Objectives:
 
 - angular: L = sum_nk g(theta_nk)^2, cos theta_nk = x_n . w_k / (|x_n| |w_k|); the exact gradient is
@@ -31,8 +34,6 @@ COSINE, LINEAR, SIGMOID = 0, 1, 2
 EXACT, SEED = 0, 1
 AFTER, BEFORE, TANGENT, EXPONENTIAL = 0, 1, 2, 3
 
-
-# ---- scalar helpers: the per-element math -------------------------------------------------------
 
 @njit(cache=True, error_model="numpy")
 def g_theta(op, t, k):
@@ -99,8 +100,6 @@ def riesz_pair_slope(r2, e, s):
     return -0.5 * s * e / r2
 
 
-# ---- objectives and gradients of one replica: w (M, d) -> g (M, d), returns the objective ---------
-
 @njit(cache=True, error_model="numpy", fastmath={"reassoc"})
 def dot(a, b):
     """a . b of two rows. Reassociation lets the sum run in SIMD lanes (8x faster at d = 1000); the order
@@ -109,6 +108,14 @@ def dot(a, b):
     for q in range(a.shape[0]):
         total += a[q] * b[q]
     return total
+
+
+@njit(cache=True, error_model="numpy")
+def row_norms(x):
+    out = np.empty(x.shape[0])
+    for n in range(x.shape[0]):
+        out[n] = math.sqrt(dot(x[n], x[n]))
+    return out
 
 
 @njit(cache=True, error_model="numpy")
@@ -233,8 +240,6 @@ def objective(w, x, xn, obj, op, k, s, grad, g, u, p, xtw):
     return mhe(w, s, g, u)
 
 
-# ---- the step --------------------------------------------------------------------------------------
-
 @njit(cache=True, error_model="numpy")
 def step_vector(w, src, v, rule, lr, mu):
     """Move one vector ``w`` (d,) by the gradient ``src``; ``v`` is its momentum buffer.
@@ -292,9 +297,7 @@ def run_replica(w, x, v, acc, frame_steps, obj, op, k, s, grad, rule, accumulate
     u = np.empty((M, d))
     p = np.empty((N, d))
     xtw = np.empty((N, M))
-    xn = np.empty(N)
-    for n in range(N):
-        xn[n] = math.sqrt(dot(x[n], x[n]))
+    xn = row_norms(x)
     norms = np.empty(M)
     i = 0
     for f in range(frame_steps.shape[0]):
@@ -347,8 +350,6 @@ def advance_serial(w, x, v, acc, frame_steps, obj, op, k, s, grad, rule, accumul
                         loss_iter, iter0, snap_w, snap_norm, slot0, diverged_at)
 
 
-# ---- what is measured at each snapshot --------------------------------------------------------------
-
 @njit(cache=True, error_model="numpy")
 def direction_energy(w, energy_kind, s, u):
     """(energy, minimum pairwise angle) of the directions u = w/|w|; energy_kind RIESZ or MHE."""
@@ -384,16 +385,11 @@ def measure(snap_w, x, obj, op, k, s, grad, energy_kind, loss, radial, tangent, 
             continue
         xr = x[r] if x.shape[0] > 1 else x[0]
         N = xr.shape[0]
-        xn = np.empty(N)
-        for n in range(N):
-            xn[n] = math.sqrt(dot(xr[n], xr[n]))
         g, u = np.empty((M, d)), np.empty((M, d))
-        loss[r, t] = objective(w, xr, xn, obj, op, k, s, grad, g, u, np.empty((N, d)), np.empty((N, M)))
+        loss[r, t] = objective(w, xr, row_norms(xr), obj, op, k, s, grad, g, u, np.empty((N, d)), np.empty((N, M)))
         normalise_rows(w, u)
         for j in range(M):
-            a, b = 0.0, 0.0
-            for q in range(d):
-                a += g[j, q] * u[j, q]
+            a, b = dot(g[j], u[j]), 0.0
             for q in range(d):
                 b += (g[j, q] - a * u[j, q]) ** 2
             radial[r, t, j] = abs(a)
