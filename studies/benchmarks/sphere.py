@@ -7,7 +7,8 @@
 (b) the same problem done right (exact gradient, Riemannian SGD, no accumulation), 2,000 steps: geoopt vs dyn;
 (c) the Thomson problem, N=100 vectors on S^2, 4,000 Riemannian steps of lr 0.003: a vectorised numpy
     loop and geoopt vs dyn. dyn's times include recording and measuring 501 snapshots; the baselines
-    record nothing. geoopt is optional (``pip install geoopt --no-deps`` beside torch): skipped without it.
+    record nothing. geoopt is optional (``pip install geoopt --no-deps`` beside torch): skipped without it;
+    it runs on one torch thread, its fastest setting on this 2-core machine.
 """
 
 from __future__ import annotations
@@ -47,7 +48,8 @@ def have_geoopt():
         import geoopt  # noqa: F401
         import torch
 
-        torch.set_num_threads(os.cpu_count() or 1)
+        # one thread: on this 2-core machine torch's second thread makes these small problems 20x slower
+        torch.set_num_threads(1)
         return True
     except ImportError:
         print("geoopt (or torch) not installed: geoopt rows skipped")
@@ -55,41 +57,43 @@ def have_geoopt():
 
 
 def main():
+    rs = np.random.RandomState(0)
+    x, W = rs.random_sample((5, 1000)), rs.random_sample((1000, 4))
+    w_unit = W.T / np.linalg.norm(W.T, axis=1, keepdims=True)
+    w0 = np.random.default_rng(0).standard_normal((100, 3))
+    w0 /= np.linalg.norm(w0, axis=1, keepdims=True)
+    geo = have_geoopt()
+    # the baselines first, before numba starts its worker threads
+    t_np_seed, (L_seed, _) = best(lambda: seed_loop(x, W, 10000), repeat=2)
+    t_np, (L_np, _) = best(lambda: numpy_thomson(w0, 0.003, 4000), repeat=2)
+    if geo:
+        t_geo_seed, (L_geo_seed, _) = best(lambda: geoopt_angular(x, w_unit, 0.01, 2000), repeat=2)
+        t_geo, (L_geo, _) = best(lambda: geoopt_thomson(w0, 0.003, 4000), repeat=2)
+
     import dyn
 
     print(f"machine: {os.cpu_count()} cores; numba threads {__import__('numba').get_num_threads()}")
-    rs = np.random.RandomState(0)
-    x, W = rs.random_sample((5, 1000)), rs.random_sample((1000, 4))
-    geo = have_geoopt()
-
     dyn.simulate("sphere", as_seed=True, steps=5)  # compile / load the cache
-    t_np, (L, _) = best(lambda: seed_loop(x, W, 10000), repeat=2)
     t_dyn, ds = best(lambda: dyn.simulate("sphere", as_seed=True, init=W.T, data=x))
-    assert np.abs(ds.loss_iter.values - L).max() < 1e-10
-    row("(a) seed problem: numpy port of the notebook's loop", t_np)
-    row("(a) seed problem: dyn as_seed (vs numpy)", t_dyn, t_np, ">= 1.5x")
+    assert np.abs(ds.loss_iter.values - L_seed).max() < 1e-10
+    row("(a) seed problem: numpy port of the notebook's loop", t_np_seed)
+    row("(a) seed problem: dyn as_seed (vs numpy)", t_dyn, t_np_seed, ">= 1.5x")
 
-    w0 = W.T / np.linalg.norm(W.T, axis=1, keepdims=True)
-    right = dict(as_seed=True, gradient="exact", accumulate=False, update="riemannian", init=w0, data=x, steps=2000)
-    t_dyn, ds = best(lambda: dyn.simulate("sphere", **right))
     if geo:
-        t_geo, (L, _) = best(lambda: geoopt_angular(x, w0, 0.01, 2000), repeat=1)
-        gap = np.abs(ds.loss_iter.values - L).max()
-        row("(b) seed problem, exact Riemannian SGD: geoopt", t_geo)
-        row(f"(b) ... dyn (vs geoopt; losses agree to {gap:.0e})", t_dyn, t_geo)
+        right = dict(as_seed=True, gradient="exact", accumulate=False, update="riemannian", init=w_unit, data=x,
+                     steps=2000)
+        t_dyn, ds = best(lambda: dyn.simulate("sphere", **right))
+        gap = np.abs(ds.loss_iter.values - L_geo_seed).max()
+        row("(b) seed problem, exact Riemannian SGD: geoopt (1 thread)", t_geo_seed)
+        row(f"(b) ... dyn (vs geoopt; losses agree to {gap:.0e})", t_dyn, t_geo_seed)
 
-    w0 = np.random.default_rng(0).standard_normal((100, 3))
-    w0 /= np.linalg.norm(w0, axis=1, keepdims=True)
-    thomson = dict(vectors=100, lr=0.003, steps=4000, init=w0)
-    t_dyn, ds = best(lambda: dyn.simulate("sphere", **thomson))
-    t_np, (L, _) = best(lambda: numpy_thomson(w0, 0.003, 4000), repeat=1)
-    assert np.abs(ds.loss_iter.values - L).max() < 1e-6 * L[0]
+    t_dyn, ds = best(lambda: dyn.simulate("sphere", vectors=100, lr=0.003, steps=4000, init=w0))
+    assert np.abs(ds.loss_iter.values - L_np).max() < 1e-6 * L_np[0]
     row("(c) Thomson N=100: vectorised numpy", t_np)
     row(f"(c) ... dyn (vs numpy; final energy {float(ds.energy[-1]):.6f})", t_dyn, t_np, ">= 5x")
     if geo:
-        t_geo, (L, _) = best(lambda: geoopt_thomson(w0, 0.003, 4000), repeat=1)
-        gap = np.abs(ds.loss_iter.values - L).max()
-        row("(c) Thomson N=100: geoopt RiemannianSGD", t_geo)
+        gap = np.abs(ds.loss_iter.values - L_geo).max()
+        row("(c) Thomson N=100: geoopt RiemannianSGD (1 thread)", t_geo)
         row(f"(c) ... dyn (vs geoopt; losses agree to {gap:.0e})", t_dyn, t_geo, ">= 3x")
 
 
