@@ -371,14 +371,14 @@ def direction_energy(w, energy_kind, s, u):
     return energy, angle
 
 
-@njit(cache=True, parallel=True, error_model="numpy")
+@njit(cache=True, error_model="numpy")
 def measure(snap_w, x, obj, op, k, s, grad, energy_kind, loss, radial, tangent, energy, min_angle):
     """Objective, gradient norms (radial and tangent to w/|w|), energy and minimum angle of each snapshot.
 
     ``snap_w`` (R, T, M, d); outputs (R, T) or (R, T, M), NaN left where a snapshot is NaN (diverged).
     """
     R, T, M, d = snap_w.shape
-    for job in prange(R * T):
+    for job in range(R * T):  # serial: a tenth of a run's cost, and a parallel twin would double the compile time
         r, t = job // T, job % T
         w = snap_w[r, t]
         if not np.isfinite(w[0, 0]):
