@@ -54,7 +54,7 @@ def info(run: Run):
     typer.echo("  dims: " + ", ".join(f"{k}={v}" for k, v in ds.sizes.items()))
     if "step" in ds.coords:
         typer.echo(f"  steps {int(ds.step[0])} .. {int(ds.step[-1])}")
-    for name in ("loss_train", "loss_test"):
+    for name in ("loss_train", "loss_test", "loss", "energy"):
         if name in ds:
             v = ds[name].isel(time=-1).values
             typer.echo(f"  final {name}: " + " ".join(f"{x:.4g}" for x in v.ravel()))

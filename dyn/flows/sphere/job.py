@@ -7,19 +7,9 @@ import numpy as np
 from dyn.engine.steps import StepJob, resume_start
 from dyn.errors import UsageError
 from dyn.flows.sphere import kernels
-from dyn.flows.sphere.config import OBJECTIVES, OPERATORS, SphereConfig
-from dyn.flows.sphere.record import to_dataset
+from dyn.flows.sphere.config import SphereConfig
+from dyn.flows.sphere.record import codes, to_dataset
 from dyn.flows.sphere.state import as_points, draw_data, draw_vectors
-
-
-def codes(cfg):
-    """The integer codes the kernels take: objective, operator, gradient, step rule."""
-    if cfg.update == "projected":
-        rule = kernels.BEFORE if cfg.project == "before" else kernels.AFTER
-    else:
-        rule = kernels.EXPONENTIAL if cfg.retraction == "exponential" else kernels.TANGENT
-    return (OBJECTIVES.index(cfg.objective), OPERATORS.index(cfg.operator),
-            kernels.SEED if cfg.gradient == "seed" else kernels.EXACT, rule)
 
 
 class SphereJob(StepJob):

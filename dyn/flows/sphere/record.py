@@ -6,6 +6,7 @@ import numpy as np
 import xarray as xr
 
 from dyn.flows.sphere import kernels
+from dyn.flows.sphere.config import OBJECTIVES, OPERATORS
 from dyn.io.schema import describe
 
 VARIABLES = {
@@ -44,10 +45,18 @@ def energy_description(cfg):
             "(-sum log|u_i - u_j| for s = 0; s = 1 is the Thomson problem)")
 
 
+def codes(cfg):
+    """The integer codes the kernels take: objective, operator, gradient, step rule."""
+    if cfg.update == "projected":
+        rule = kernels.BEFORE if cfg.project == "before" else kernels.AFTER
+    else:
+        rule = kernels.EXPONENTIAL if cfg.retraction == "exponential" else kernels.TANGENT
+    return (OBJECTIVES.index(cfg.objective), OPERATORS.index(cfg.operator),
+            kernels.SEED if cfg.gradient == "seed" else kernels.EXACT, rule)
+
+
 def measured(cfg, w, x):
     """loss, grad_radial, grad_tangent, energy, min_angle of every snapshot ``w`` (R, T, M, d)."""
-    from dyn.flows.sphere.job import codes
-
     R, T, M, _ = w.shape
     out = {"loss": np.full((R, T), np.nan), "grad_radial": np.full((R, T, M), np.nan),
            "grad_tangent": np.full((R, T, M), np.nan), "energy": np.full((R, T), np.nan),
