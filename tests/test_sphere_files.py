@@ -8,22 +8,10 @@ import xarray as xr
 from PIL import Image
 
 import dyn
-from dyn.cli.app import main
 from dyn.flows import get_flow
 from dyn.render.animate import picture_of
 from dyn.render.blit import Canvas
-
-
-@pytest.fixture
-def run_cli(tmp_path, monkeypatch, capsys):
-    monkeypatch.chdir(tmp_path)
-
-    def run(*argv):
-        code = main(list(argv))
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
+from test_cli import one_line_error, run_cli  # noqa: F401 (run_cli is a fixture)
 
 
 @pytest.mark.parametrize("argv, code, words", [
@@ -45,9 +33,8 @@ def test_bad_input_is_one_line_and_touches_nothing(run_cli, tmp_path, argv, code
     (tmp_path / "sphere.nc").write_bytes(b"precious")
     (tmp_path / "sphere.gif").write_bytes(b"precious too")
     got, out, err = run_cli("simulate", "sphere", *argv)
-    lines = err.strip().splitlines()
     assert got == code, err
-    assert len(lines) == 1 and lines[0].startswith("dyn: error: ") and words in err, err
+    assert one_line_error(err) and words in err, err
     assert (tmp_path / "sphere.nc").read_bytes() == b"precious"
     assert (tmp_path / "sphere.gif").read_bytes() == b"precious too"
 

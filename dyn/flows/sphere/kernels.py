@@ -256,27 +256,22 @@ def step_vector(w, src, v, rule, lr, mu):
             for q in range(d):
                 w[q] = w[q] / n - lr * v[q]
             return n
+    else:
+        inv = 1.0 / math.sqrt(dot(w, w))
         for q in range(d):
-            w[q] -= lr * v[q]
-        n = math.sqrt(dot(w, w))
-        for q in range(d):
-            w[q] /= n
-        return n
-    inv = 1.0 / math.sqrt(dot(w, w))
-    for q in range(d):
-        w[q] *= inv
-    dv, ds = dot(v, w), dot(src, w)
-    for q in range(d):  # tangent projections at the current point
-        v[q] = mu * (v[q] - dv * w[q]) + (src[q] - ds * w[q])
-    vn = math.sqrt(dot(v, v))
-    if rule == EXPONENTIAL:
-        a = lr * vn
-        if vn > 0.0:
-            ca, sa = math.cos(a), math.sin(a) / vn
-            for q in range(d):
-                w[q] = ca * w[q] - sa * v[q]
-        return math.sqrt(1.0 + a * a)
-    for q in range(d):
+            w[q] *= inv
+        dv, ds = dot(v, w), dot(src, w)
+        for q in range(d):  # tangent projections at the current point
+            v[q] = mu * (v[q] - dv * w[q]) + (src[q] - ds * w[q])
+        if rule == EXPONENTIAL:
+            vn = math.sqrt(dot(v, v))
+            a = lr * vn
+            if vn > 0.0:
+                ca, sa = math.cos(a), math.sin(a) / vn
+                for q in range(d):
+                    w[q] = ca * w[q] - sa * v[q]
+            return math.sqrt(1.0 + a * a)
+    for q in range(d):  # rules 0 and 2: step, then normalise
         w[q] -= lr * v[q]
     n = math.sqrt(dot(w, w))
     for q in range(d):
