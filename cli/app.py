@@ -13,6 +13,7 @@ from typing import Annotated, Optional
 import typer
 
 from dyn.cli.relu import relu_command
+from dyn.cli.sphere import sphere_command
 
 app = typer.Typer(name="dyn", help="Training dynamics of neural networks as particle flows.",
                   add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None,
@@ -21,6 +22,7 @@ simulate_app = typer.Typer(help="Simulate a flow; writes FLOW.nc and FLOW.gif.",
                            rich_markup_mode=None)
 app.add_typer(simulate_app, name="simulate")
 simulate_app.command("relu", help="Two-layer ReLU student learning a teacher by SGD (seed 002).")(relu_command)
+simulate_app.command("sphere", help="Unit vectors by projected or Riemannian descent (seed 000).")(sphere_command)
 
 
 def _version(value: bool):
@@ -52,7 +54,7 @@ def info(run: Run):
     typer.echo("  dims: " + ", ".join(f"{k}={v}" for k, v in ds.sizes.items()))
     if "step" in ds.coords:
         typer.echo(f"  steps {int(ds.step[0])} .. {int(ds.step[-1])}")
-    for name in ("loss_train", "loss_test"):
+    for name in ("loss_train", "loss_test", "loss", "energy"):
         if name in ds:
             v = ds[name].isel(time=-1).values
             typer.echo(f"  final {name}: " + " ".join(f"{x:.4g}" for x in v.ravel()))

@@ -34,11 +34,14 @@ def simulate_and_write(flow, options, *, source, output, gif, quiet):
     options = {k: v for k, v in options.items() if v is not None}
     if source is not None:
         before = load(source)
-        ds = dyn.simulate(flow, init=before, progress=not quiet, **options)
-        ds = xr.concat([before, ds], dim="time", data_vars="minimal", coords="minimal",
-                       compat="override", combine_attrs="override")
+        more = dyn.simulate(flow, init=before, progress=not quiet, **options)
+        logs = [k for k in before.data_vars if "iteration" in before[k].dims]  # per-step logs: their own dim
+        ds = xr.concat([run.drop_dims("iteration", errors="ignore") for run in (before, more)], dim="time",
+                       data_vars="minimal", coords="minimal", compat="override", combine_attrs="override")
         if "diverged_at" in ds and "time" in ds["diverged_at"].dims:
             ds["diverged_at"] = ds["diverged_at"].isel(time=-1, drop=True)
+        if logs:
+            ds = ds.assign(xr.concat([before[logs], more[logs]], dim="iteration"))
     else:
         ds = dyn.simulate(flow, progress=not quiet, **options)
     ds.attrs["command"] = " ".join(["dyn"] + sys.argv[1:])

@@ -44,7 +44,8 @@ def plot_final(ds, ax, replica=0):
 
 
 def plot(ds, path=None, *, replica=0, ax=None):
-    """Loss curves beside the final positions; returns the Figure (saved atomically to ``path`` if given).
+    """Loss curves beside the final positions, or the panels of the flow's picture (``plot_panels(axes)``);
+    returns the Figure (saved atomically to ``path`` if given).
 
     ``ax``: one Axes (losses only) or a pair (losses, positions), to compose with other plots.
     """
@@ -60,9 +61,15 @@ def plot(ds, path=None, *, replica=0, ax=None):
     else:
         axes = list(ax) if np.iterable(ax) else [ax]
         fig = axes[0].get_figure()
-    plot_losses(ds, axes[0])
-    if len(axes) > 1:
-        plot_final(ds, axes[1], replica)
+    from dyn.render.animate import picture_of
+
+    panels = getattr(picture_of(ds, style="dyn", replica=replica), "plot_panels", None)
+    if panels is not None:  # the flow draws its own panels (e.g. the sphere: loss and angles over time)
+        panels(axes)
+    else:
+        plot_losses(ds, axes[0])
+        if len(axes) > 1:
+            plot_final(ds, axes[1], replica)
     if ax is None:
         fig.tight_layout()
     if path is not None:

@@ -1,0 +1,101 @@
+"""Configuration of the sphere flow; the defaults are the Thomson problem, ``as_seed`` is seed 000's run.
+
+Fields that ``as_seed`` sets default to None ("not given") and are resolved in ``validate``: an
+option given explicitly always wins over both the defaults and the seed's setup.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dyn.config import Config, choice, integer, real
+from dyn.errors import RunError, UsageError
+
+OBJECTIVES = ("angular", "riesz", "mhe")
+OPERATORS = ("cosine", "linear", "sigmoid")
+UPDATES = ("projected", "riemannian")
+PROJECTS = ("after", "before")
+RETRACTIONS = ("normalize", "exponential")
+GRADIENTS = ("exact", "seed")
+DRAWS = ("sphere", "cube")
+DEVICES = ("auto", "cpu", "cuda")
+
+# Resolved when not given: the Thomson problem (12 vectors on S^2) ...
+DEFAULTS = dict(objective="riesz", operator="cosine", vectors=12, dim=3, samples=5, update="riemannian",
+                project="after", gradient="exact", accumulate=False, lr=0.05, steps=4000, draw="sphere")
+# ... or seed 000's whole run (SEED-NOTES.md): cos theta squared, N=5 points, d=1000, M=4, x and W ~ U[0,1),
+# Chainer's SGD default lr 0.01, 10000 steps, its backward, normalise-then-step and gradient accumulation.
+SEED_SETUP = dict(objective="angular", operator="cosine", vectors=4, dim=1000, samples=5, update="projected",
+                  project="before", gradient="seed", accumulate=True, lr=0.01, steps=10000, draw="cube")
+
+
+@dataclass(frozen=True)
+class SphereConfig(Config):
+    """``vectors`` unit vectors w_k in R^dim moved by (projected or Riemannian) gradient descent.
+
+    Objectives: ``angular`` sum_nk g(theta_nk)^2 over data points x_n (g the ``operator``), ``riesz``
+    sum_{i<j} |w_i - w_j|^-s (-log for s = 0), ``mhe`` the MHE paper's normalised energy of w/|w|.
+    """
+
+    flow = "sphere"
+
+    objective: str | None = None
+    operator: str | None = None
+    k: float = 1.0
+    s: float = 1.0
+    vectors: int | None = None
+    dim: int | None = None
+    samples: int | None = None
+    update: str | None = None
+    project: str | None = None
+    retraction: str = "normalize"
+    momentum: float = 0.0
+    gradient: str | None = None
+    accumulate: bool | None = None
+    lr: float | None = None
+    steps: int | None = None
+    record_every: int | None = None
+    draw: str | None = None
+    as_seed: bool = False
+    replicas: int = 1
+    seed: int = 0
+    device: str = "auto"
+
+    def validate(self):
+        if not isinstance(self.as_seed, bool):
+            raise UsageError(f"as_seed must be True or False, got {self.as_seed!r}")
+        base = SEED_SETUP if self.as_seed else DEFAULTS
+        given = {key: getattr(self, key) for key in base if getattr(self, key) is not None}
+        self._set(**{**base, **given})
+        if self.objective != "angular" and given.get("samples", 0) != 0:
+            raise UsageError(f"samples applies to the angular objective, not {self.objective!r}")
+        self._set(
+            k=real("k", self.k, positive=True),
+            s=real("s", self.s),
+            vectors=integer("vectors", self.vectors, 1),
+            dim=integer("dim", self.dim, 2),
+            samples=integer("samples", self.samples, 1) if self.objective == "angular" else 0,
+            momentum=real("momentum", self.momentum),
+            lr=real("lr", self.lr, positive=True),
+            steps=integer("steps", self.steps, 1),
+            replicas=integer("replicas", self.replicas, 1),
+            seed=integer("seed", self.seed, 0),
+        )
+        if self.record_every is not None:
+            self._set(record_every=integer("record_every", self.record_every, 1))
+        for name, choices in (("objective", OBJECTIVES), ("operator", OPERATORS), ("update", UPDATES),
+                              ("project", PROJECTS), ("retraction", RETRACTIONS), ("gradient", GRADIENTS),
+                              ("draw", DRAWS), ("device", DEVICES)):
+            choice(name, getattr(self, name), choices)
+        if not isinstance(self.accumulate, bool):
+            raise UsageError(f"accumulate must be True or False, got {self.accumulate!r}")
+        if self.s < 0:
+            raise UsageError(f"s must be >= 0, got {self.s}")
+        if not 0 <= self.momentum < 1:
+            raise UsageError(f"momentum must be in [0, 1), got {self.momentum}")
+        if self.gradient == "seed" and self.objective != "angular":
+            raise UsageError("gradient 'seed' is the seed's AngleFunction.backward: it needs objective 'angular'")
+        if self.objective != "angular" and self.vectors < 2:
+            raise UsageError(f"the {self.objective} energy needs at least 2 vectors, got {self.vectors}")
+        if self.device == "cuda":
+            raise RunError("device 'cuda' is not available yet: the CUDA backend is a later release; use --device cpu")

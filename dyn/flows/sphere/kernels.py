@@ -1,0 +1,392 @@
+"""CPU kernels of the sphere flow: objectives, their gradients, and the projected/Riemannian steps.
+
+In order: scalar helpers (the per-element math), objectives and gradients of one replica, the step,
+the block kernels, and what is measured at each snapshot.
+
+Vectors are rows: ``w`` (replica, vector, dim), data ``x`` (replica or 1, sample, dim). Objectives:
+
+- angular: L = sum_nk g(theta_nk)^2, cos theta_nk = x_n . w_k / (|x_n| |w_k|); the exact gradient is
+  dL/dw_k = sum_n 2 g g_c (x_n / (|x_n| |w_k|) - c w_k / |w_k|^2), g_c = dg/dc. The seed's
+  ``AngleFunction.backward`` ("seed") is, as written with its matrix products,
+  dL/dw_k = sum_n gy_nk / sqrt(|x_n|^2 |w_k|^2 - (x_n . w_k)^2) (x_n - sum_j w_j (x_n . w_j) / |w_j|^2),
+  gy_nk = 2 g g_c: the inner sum runs over every column j, not only k (SEED-NOTES.md).
+- riesz: E = sum_{i<j} |w_i - w_j|^-s (s > 0), -sum_{i<j} log |w_i - w_j| (s = 0), at the vectors as they are.
+- mhe: E = 1/(M(M-1)) sum_{i != j} f_s(|u_i - u_j|), u = w/|w|, f_s(z) = z^-s (s > 0), log(1/z) (s = 0)
+  (Liu et al. 2018, the regulariser's normalisation), so E = 2/(M(M-1)) times the Riesz energy of u.
+
+Kernels use numpy's error model: a division by zero (two vectors at the same point, a zero vector)
+gives inf or NaN, which stops the replica as diverged, instead of raising.
+
+Step rules (``rule``): 0 projected, step then normalise; 1 projected, normalise then step (the seed's
+hook: the gradient was taken at the unnormalised vectors); 2 Riemannian, tangent step then normalise;
+3 Riemannian, exponential map (exact great-circle step). With ``accumulate`` the step applies the sum
+of all gradients so far (the seed never clears them); momentum mu: v <- mu v + g (Riemannian: both
+projected onto the tangent space at the current point).
+"""
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+ANGULAR, RIESZ, MHE = 0, 1, 2
+COSINE, LINEAR, SIGMOID = 0, 1, 2
+EXACT, SEED = 0, 1
+AFTER, BEFORE, TANGENT, EXPONENTIAL = 0, 1, 2, 3
+
+
+@njit(cache=True, error_model="numpy")
+def g_theta(op, t, k):
+    """The SphereConv operator g(theta): cos, 1 - 2 theta / pi, or the seed's g_sigmoid with steepness k."""
+    if op == COSINE:
+        return math.cos(t)
+    if op == LINEAR:
+        return 1.0 - 2.0 * t / math.pi
+    etk = math.exp((t - math.pi / 2) / k)
+    e0k = math.exp(-math.pi / 2 / k)
+    return ((1.0 - etk) * (1.0 + e0k)) / ((1.0 + etk) * (1.0 - e0k))
+
+
+@njit(cache=True, error_model="numpy")
+def dg_theta(op, t, k):
+    """g'(theta) (the seed's g_sigmoid_grad for the sigmoid)."""
+    if op == COSINE:
+        return -math.sin(t)
+    if op == LINEAR:
+        return -2.0 / math.pi
+    etk = math.exp((t - math.pi / 2) / k)
+    e0k = math.exp(-math.pi / 2 / k)
+    return -2.0 * (1.0 + e0k) * etk / (1.0 - e0k) / (1.0 + etk) ** 2 / k
+
+
+@njit(cache=True, error_model="numpy")
+def op_value(op, c, k):
+    """g as a function of c = cos theta (cosine: c itself, as the seed's forward)."""
+    if op == COSINE:
+        return c
+    return g_theta(op, math.acos(min(1.0, max(-1.0, c))), k)
+
+
+@njit(cache=True, error_model="numpy")
+def op_slope(op, c, k):
+    """dg/dc = -g'(theta) / sin theta (cosine: 1)."""
+    if op == COSINE:
+        return 1.0
+    t = math.acos(min(1.0, max(-1.0, c)))
+    return -dg_theta(op, t, k) / math.sin(t)
+
+
+@njit(cache=True, error_model="numpy")
+def riesz_pair(r2, s):
+    """Pair energy at squared distance r2: r^-s, or -log r for s = 0."""
+    if s == 0.0:
+        return -0.5 * math.log(r2)
+    if s == 1.0:
+        return math.sqrt(1.0 / r2)
+    if s == 2.0:
+        return 1.0 / r2
+    return r2 ** (-0.5 * s)
+
+
+@njit(cache=True, error_model="numpy")
+def riesz_pair_slope(r2, e, s):
+    """d(pair energy)/d(r2) = -s/2 r^-(s+2), or -1/(2 r2) for s = 0, given the pair energy e (no new root)."""
+    if s == 0.0:
+        return -0.5 / r2
+    if s == 1.0:
+        return -0.5 * e * e * e
+    if s == 2.0:
+        return -e * e
+    return -0.5 * s * e / r2
+
+
+@njit(cache=True, error_model="numpy", fastmath={"reassoc"})
+def dot(a, b):
+    """a . b of two rows. Reassociation lets the sum run in SIMD lanes (8x faster at d = 1000); the order
+    is fixed by the code, so results are reproducible and independent of the thread count."""
+    total = 0.0
+    for q in range(a.shape[0]):
+        total += a[q] * b[q]
+    return total
+
+
+@njit(cache=True, error_model="numpy")
+def row_norms(x):
+    out = np.empty(x.shape[0])
+    for n in range(x.shape[0]):
+        out[n] = math.sqrt(dot(x[n], x[n]))
+    return out
+
+
+@njit(cache=True, error_model="numpy")
+def dots(w, x, j, xtw):
+    """|w_j|^2, and x_n . w_j into xtw[:, j]."""
+    for n in range(x.shape[0]):
+        xtw[n, j] = dot(x[n], w[j])
+    return dot(w[j], w[j])
+
+
+@njit(cache=True, error_model="numpy")
+def angular_exact(w, x, xn, op, k, g, xtw):
+    """``xtw`` (N, M) is scratch."""
+    loss = 0.0
+    for j in range(w.shape[0]):
+        nw2 = dots(w, x, j, xtw)
+        nw = math.sqrt(nw2)
+        aw = 0.0
+        for q in range(w.shape[1]):
+            g[j, q] = 0.0
+        for n in range(x.shape[0]):
+            c = xtw[n, j] / (xn[n] * nw)
+            gv = op_value(op, c, k)
+            loss += gv * gv
+            a = 2.0 * gv * op_slope(op, c, k)
+            aw += a * c / nw2
+            ax = a / (xn[n] * nw)
+            for q in range(w.shape[1]):
+                g[j, q] += ax * x[n, q]
+        for q in range(w.shape[1]):
+            g[j, q] -= aw * w[j, q]
+    return loss
+
+
+@njit(cache=True, error_model="numpy")
+def angular_seed(w, x, xn, op, k, g, p, xtw):
+    """The seed's backward as written; ``p`` (N, d) and ``xtw`` (N, M) are scratch."""
+    M, d = w.shape
+    N = x.shape[0]
+    for n in range(N):
+        for q in range(d):
+            p[n, q] = x[n, q]
+    loss = 0.0
+    for j in range(M):
+        nw2 = dots(w, x, j, xtw)
+        for n in range(N):
+            r = xtw[n, j] / nw2
+            for q in range(d):
+                p[n, q] -= w[j, q] * r
+    for j in range(M):
+        nw2 = dot(w[j], w[j])
+        nw = math.sqrt(nw2)
+        for q in range(d):
+            g[j, q] = 0.0
+        for n in range(N):
+            c = xtw[n, j] / (xn[n] * nw)
+            gv = op_value(op, c, k)
+            loss += gv * gv
+            inv = 2.0 * gv * op_slope(op, c, k) / math.sqrt(xn[n] * xn[n] * nw2 - xtw[n, j] * xtw[n, j])
+            for q in range(d):
+                g[j, q] += inv * p[n, q]
+    return loss
+
+
+@njit(cache=True, error_model="numpy")
+def riesz(w, s, g):
+    M, d = w.shape
+    g[:, :] = 0.0
+    energy = 0.0
+    for i in range(M):
+        for j in range(i + 1, M):
+            r2 = 0.0
+            for q in range(d):
+                t = w[i, q] - w[j, q]
+                r2 += t * t
+            e = riesz_pair(r2, s)
+            energy += e
+            c = 2.0 * riesz_pair_slope(r2, e, s)
+            for q in range(d):
+                t = c * (w[i, q] - w[j, q])
+                g[i, q] += t
+                g[j, q] -= t
+    return energy
+
+
+@njit(cache=True, error_model="numpy")
+def normalise_rows(w, u):
+    """u = w / |w| row by row."""
+    for i in range(w.shape[0]):
+        inv = 1.0 / math.sqrt(dot(w[i], w[i]))
+        for q in range(w.shape[1]):
+            u[i, q] = w[i, q] * inv
+
+
+@njit(cache=True, error_model="numpy")
+def mhe(w, s, g, u):
+    """The MHE energy of the directions; the chain rule through u = w/|w| projects and divides by |w|."""
+    M, d = w.shape
+    normalise_rows(w, u)
+    scale = 2.0 / (M * (M - 1))
+    energy = scale * riesz(u, s, g)
+    for i in range(M):
+        n2, dot = 0.0, 0.0
+        for q in range(d):
+            n2 += w[i, q] * w[i, q]
+            dot += g[i, q] * u[i, q]
+        inv = scale / math.sqrt(n2)
+        for q in range(d):
+            g[i, q] = inv * (g[i, q] - dot * u[i, q])
+    return energy
+
+
+@njit(cache=True, error_model="numpy")
+def objective(w, x, xn, obj, op, k, s, grad, g, u, p, xtw):
+    """The objective at ``w`` (M, d); its gradient (exact, or the seed's formula) into ``g``."""
+    if obj == ANGULAR:
+        if grad == SEED:
+            return angular_seed(w, x, xn, op, k, g, p, xtw)
+        return angular_exact(w, x, xn, op, k, g, xtw)
+    if obj == RIESZ:
+        return riesz(w, s, g)
+    return mhe(w, s, g, u)
+
+
+@njit(cache=True, error_model="numpy")
+def step_vector(w, src, v, rule, lr, mu):
+    """Move one vector ``w`` (d,) by the gradient ``src``; ``v`` is its momentum buffer.
+
+    Returns the norm of the point just before it is put back on the sphere: |w - lr v| (rules 0, 2,
+    and 3, where the exponential map makes it unnecessary), |w| before the seed's normalisation (rule 1).
+    """
+    d = w.shape[0]
+    if rule <= BEFORE:
+        for q in range(d):
+            v[q] = mu * v[q] + src[q]
+        if rule == BEFORE:
+            n = math.sqrt(dot(w, w))
+            for q in range(d):
+                w[q] = w[q] / n - lr * v[q]
+            return n
+    else:
+        inv = 1.0 / math.sqrt(dot(w, w))
+        for q in range(d):
+            w[q] *= inv
+        dv, ds = dot(v, w), dot(src, w)
+        for q in range(d):  # tangent projections at the current point
+            v[q] = mu * (v[q] - dv * w[q]) + (src[q] - ds * w[q])
+        if rule == EXPONENTIAL:
+            vn = math.sqrt(dot(v, v))
+            a = lr * vn
+            if vn > 0.0:
+                ca, sa = math.cos(a), math.sin(a) / vn
+                for q in range(d):
+                    w[q] = ca * w[q] - sa * v[q]
+            return math.sqrt(1.0 + a * a)
+    for q in range(d):  # rules 0 and 2: step, then normalise
+        w[q] -= lr * v[q]
+    n = math.sqrt(dot(w, w))
+    for q in range(d):
+        w[q] /= n
+    return n
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def run_replica(w, x, v, acc, frame_steps, obj, op, k, s, grad, rule, accumulate, lr, mu, step0,
+                loss_iter, iter0, snap_w, snap_norm, slot0):
+    """Advance one replica through the frames of a block, snapshot after each frame.
+
+    Returns -1, or the global step whose objective was not finite (the replica stops there).
+    """
+    M, d = w.shape
+    N = x.shape[0]
+    g = np.empty((M, d))
+    u = np.empty((M, d))
+    p = np.empty((N, d))
+    xtw = np.empty((N, M))
+    xn = row_norms(x)
+    norms = np.empty(M)
+    i = 0
+    for f in range(frame_steps.shape[0]):
+        for _ in range(frame_steps[f]):
+            loss = objective(w, x, xn, obj, op, k, s, grad, g, u, p, xtw)
+            if not np.isfinite(loss):
+                return step0 + i + 1
+            loss_iter[iter0 + i] = loss
+            src = g
+            if accumulate:
+                for j in range(M):
+                    for q in range(d):
+                        acc[j, q] += g[j, q]
+                src = acc
+            for j in range(M):
+                norms[j] = step_vector(w[j], src[j], v[j], rule, lr, mu)
+            i += 1
+        slot = slot0 + f
+        for j in range(M):
+            snap_norm[slot, j] = norms[j]
+            for q in range(d):
+                snap_w[slot, j, q] = w[j, q]
+    return -1
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def advance_replica(r, w, x, v, acc, frame_steps, obj, op, k, s, grad, rule, accumulate, lr, mu, step0,
+                    loss_iter, iter0, snap_w, snap_norm, slot0, diverged_at):
+    if diverged_at[r] < 0:
+        xr = x[r] if x.shape[0] > 1 else x[0]
+        diverged_at[r] = run_replica(w[r], xr, v[r], acc[r], frame_steps, obj, op, k, s, grad, rule, accumulate,
+                                     lr, mu, step0, loss_iter[r], iter0, snap_w[r], snap_norm[r], slot0)
+
+
+@njit(cache=True, parallel=True, nogil=True, error_model="numpy")
+def advance(w, x, v, acc, frame_steps, obj, op, k, s, grad, rule, accumulate, lr, mu, step0,
+            loss_iter, iter0, snap_w, snap_norm, slot0, diverged_at):
+    """Every live replica through one block of frames, replicas in parallel (each one sequential)."""
+    for r in prange(w.shape[0]):
+        advance_replica(r, w, x, v, acc, frame_steps, obj, op, k, s, grad, rule, accumulate, lr, mu, step0,
+                        loss_iter, iter0, snap_w, snap_norm, slot0, diverged_at)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def advance_serial(w, x, v, acc, frame_steps, obj, op, k, s, grad, rule, accumulate, lr, mu, step0,
+                   loss_iter, iter0, snap_w, snap_norm, slot0, diverged_at):
+    """:func:`advance` on the calling thread: for one replica, where a parallel region only costs."""
+    for r in range(w.shape[0]):
+        advance_replica(r, w, x, v, acc, frame_steps, obj, op, k, s, grad, rule, accumulate, lr, mu, step0,
+                        loss_iter, iter0, snap_w, snap_norm, slot0, diverged_at)
+
+
+@njit(cache=True, error_model="numpy")
+def direction_energy(w, energy_kind, s, u):
+    """(energy, minimum pairwise angle) of the directions u = w/|w|; energy_kind RIESZ or MHE."""
+    M, d = w.shape
+    normalise_rows(w, u)
+    energy, top = 0.0, -1.0
+    for i in range(M):
+        for j in range(i + 1, M):
+            r2, c = 0.0, 0.0
+            for q in range(d):
+                t = u[i, q] - u[j, q]
+                r2 += t * t
+                c += u[i, q] * u[j, q]
+            energy += riesz_pair(r2, s)
+            top = max(top, c)
+    if energy_kind == MHE:
+        energy *= 2.0 / (M * (M - 1))
+    angle = math.acos(min(1.0, top)) if M > 1 else np.nan
+    return energy, angle
+
+
+@njit(cache=True, error_model="numpy")
+def measure(snap_w, x, obj, op, k, s, grad, energy_kind, loss, radial, tangent, energy, min_angle):
+    """Objective, gradient norms (radial and tangent to w/|w|), energy and minimum angle of each snapshot.
+
+    ``snap_w`` (R, T, M, d); outputs (R, T) or (R, T, M), NaN left where a snapshot is NaN (diverged).
+    """
+    R, T, M, d = snap_w.shape
+    for job in range(R * T):  # serial: a tenth of a run's cost, and a parallel twin would double the compile time
+        r, t = job // T, job % T
+        w = snap_w[r, t]
+        if not np.isfinite(w[0, 0]):
+            continue
+        xr = x[r] if x.shape[0] > 1 else x[0]
+        N = xr.shape[0]
+        g, u = np.empty((M, d)), np.empty((M, d))
+        loss[r, t] = objective(w, xr, row_norms(xr), obj, op, k, s, grad, g, u, np.empty((N, d)), np.empty((N, M)))
+        normalise_rows(w, u)
+        for j in range(M):
+            a, b = dot(g[j], u[j]), 0.0
+            for q in range(d):
+                b += (g[j, q] - a * u[j, q]) ** 2
+            radial[r, t, j] = abs(a)
+            tangent[r, t, j] = math.sqrt(b)
+        energy[r, t], min_angle[r, t] = direction_energy(w, energy_kind, s, u)

@@ -1,0 +1,129 @@
+"""The sphere flow's picture: the directions w/|w| seen on the sphere, with trails.
+
+d = 3: an orthographic view of the unit sphere (outline and equator drawn once, in the static layer);
+vectors on the front hemisphere solid, on the back one faint (an overlay), data points red.
+d = 2: the unit circle. d > 3: the vectors projected onto the top two principal directions of their
+trajectory (a projection of the unit sphere lies in the unit disc). ``dyn plot`` shows the loss at
+every step beside the angles over time (theta_nk for the angular objective, and the minimum angle).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+ELEVATION, AZIMUTH = math.radians(20.0), math.radians(-60.0)  # matplotlib's default 3-D view
+PCA_SNAPSHOTS = 50
+
+
+def view_basis():
+    """Rows: the screen's right and up directions, and the direction towards the viewer."""
+    ce, se, ca, sa = math.cos(ELEVATION), math.sin(ELEVATION), math.cos(AZIMUTH), math.sin(AZIMUTH)
+    toward = np.array([ce * ca, ce * sa, se])
+    right = np.array([-sa, ca, 0.0])
+    return np.stack([right, np.cross(toward, right), toward])
+
+
+def unit(a):
+    return a / np.linalg.norm(a, axis=-1, keepdims=True)
+
+
+def principal_directions(u):
+    """(2, d): the top two right singular vectors of the directions ``u`` (T, M, d) (uncentred)."""
+    pick = np.unique(np.linspace(0, len(u) - 1, min(len(u), PCA_SNAPSHOTS)).astype(int))
+    flat = u[pick].reshape(-1, u.shape[-1])
+    flat = flat[np.isfinite(flat).all(1)]
+    _, _, vt = np.linalg.svd(flat, full_matrices=False)
+    basis = np.zeros((2, u.shape[-1]))
+    basis[:len(vt[:2])] = vt[:2]
+    return basis
+
+
+class Picture:
+    point_style = {"marker": "o", "ms": 8.0, "color": "tab:blue", "mec": "k", "mew": 0.5, "zorder": 4}
+    trail_style = {"marker": "o", "ms": 2.0, "color": "grey", "alpha": 0.5, "mew": 0, "zorder": 2}
+    overlay_styles = [{"ls": "none", "marker": "o", "ms": 8.0, "color": "tab:blue", "alpha": 0.25, "mew": 0,
+                       "zorder": 3}]
+    default_trail = 40  # the last 40 positions: a sphere's paths overlap, so whole histories would clutter it
+
+    def __init__(self, ds, *, style="dyn", xlim=None, ylim=None, every=1):
+        self.ds, self.style = ds, style  # one look only: the seed drew no animation
+        u = unit(ds["w"].transpose("time", "vector", "dim").values)
+        x = unit(ds["x"].transpose("sample", "dim").values) if "x" in ds else np.zeros((0, u.shape[-1]))
+        d = u.shape[-1]
+        if d == 3:
+            basis = view_basis()
+            self.label = "orthographic view of S^2: faint points are on the far side"
+        elif d == 2:
+            basis = np.eye(2)
+            self.label = "S^1"
+        else:
+            basis = principal_directions(u)
+            self.label = f"S^{d - 1} projected on the top two principal directions of the vectors"
+        self.xy = u @ basis[:2].T
+        self.front = u @ basis[2] >= 0 if d == 3 else np.ones(u.shape[:2], bool)
+        self.data_xy = x @ basis[:2].T
+        self.data_front = x @ basis[2] >= 0 if d == 3 else np.ones(len(x), bool)
+        times = list(range(0, ds.sizes["time"], every))
+        if times[-1] != ds.sizes["time"] - 1:
+            times.append(ds.sizes["time"] - 1)
+        self.times = times
+        self.figsize = (6, 6)
+        self.xlim, self.ylim = xlim or (-1.08, 1.08), ylim or (-1.08, 1.08)
+        self.d = d
+
+    def draw_static(self, ax):
+        ax.set_xlim(*self.xlim)
+        ax.set_ylim(*self.ylim)
+        ax.set_aspect("equal")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_xlabel(self.label, fontsize=8)
+        t = np.linspace(0.0, 2.0 * np.pi, 361)
+        ax.plot(np.cos(t), np.sin(t), color="k", lw=1.0, zorder=1)
+        if self.d == 3:  # the equator: its near half solid, its far half dashed
+            eq = np.stack([np.cos(t), np.sin(t), np.zeros_like(t)], 1) @ view_basis().T
+            near = np.where(eq[:, 2] >= 0, eq[:, 1], np.nan)
+            far = np.where(eq[:, 2] < 0, eq[:, 1], np.nan)
+            ax.plot(eq[:, 0], near, color="0.6", lw=0.8, zorder=1)
+            ax.plot(eq[:, 0], far, color="0.6", lw=0.8, ls="--", zorder=1)
+        if len(self.data_xy):
+            f = self.data_front
+            ax.plot(*self.data_xy[f].T, ls="none", marker="*", ms=12, color="tab:red", zorder=5)
+            ax.plot(*self.data_xy[~f].T, ls="none", marker="*", ms=12, color="tab:red", alpha=0.3, zorder=1)
+
+    def points(self, i):
+        """The vectors on the near side (the far side is an overlay, without trails)."""
+        return np.where(self.front[i][:, None], self.xy[i], np.nan)
+
+    def overlays(self, i):
+        back = self.xy[i][~self.front[i]]
+        return [(back[:, 0], back[:, 1])]
+
+    def title(self, i):
+        loss = float(self.ds["loss"].values[i])
+        angle = math.degrees(float(self.ds["min_angle"].values[i]))
+        return f"step {int(self.ds.step[i]):,}   loss {loss:.6g}   min angle {angle:.2f} deg"
+
+    def plot_panels(self, axes):
+        """``dyn plot``: the loss at every step, and the angles over time (degrees)."""
+        ds = self.ds
+        loss = ds["loss_iter"].values
+        axes[0].plot(ds["iteration"].values, loss, lw=1.0, color="tab:blue", label="loss (every step)")
+        if np.nanmin(loss) > 0:
+            axes[0].set_yscale("log")
+        axes[0].set_xlabel("step")
+        axes[0].set_ylabel("loss")
+        axes[0].legend(loc="upper right")
+        if len(axes) < 2:
+            return
+        ax, step = axes[1], ds["step"].values
+        if "theta" in ds:
+            theta = np.degrees(ds["theta"].transpose("time", ...).values.reshape(len(step), -1))
+            ax.plot(step, theta, lw=0.6, color="tab:orange", alpha=0.6)
+            ax.plot([], [], lw=0.6, color="tab:orange", label="theta (data point, vector)")
+        ax.plot(step, np.degrees(ds["min_angle"].values), lw=2.0, color="k", label="minimum angle between vectors")
+        ax.set_xlabel("step")
+        ax.set_ylabel("angle (degrees)")
+        ax.legend(loc="best", fontsize=8)
