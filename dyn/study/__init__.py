@@ -16,7 +16,7 @@ import sys
 import types
 
 
-def study(spec, store=None, *, workers=2, scheduler=None, force=False, retry_failed=False, batch_seeds=True,
+def study(spec, store=None, *, workers=2, scheduler=None, client=None, force=False, retry_failed=False, batch_seeds=True,
           progress=False):
     """Run (or resume) the study ``spec`` (a TOML path) into ``store`` (default: SPEC-NAME.zarr);
     return the store as a lazy :class:`xarray.Dataset`. Cells that failed are marked ``status == 2``
@@ -24,7 +24,7 @@ def study(spec, store=None, *, workers=2, scheduler=None, force=False, retry_fai
     from dyn.study.run import run
     from dyn.study.store import open_study
 
-    outcome = run(spec, store, workers=workers, scheduler=scheduler, force=force, retry_failed=retry_failed,
+    outcome = run(spec, store, workers=workers, scheduler=scheduler, client=client, force=force, retry_failed=retry_failed,
                   batch_seeds=batch_seeds, progress=progress)
     return open_study(outcome.store)
 

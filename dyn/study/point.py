@@ -25,8 +25,8 @@ class KeepError(UsageError):
     """The spec's keep section names what the flow does not have: the whole study is wrong, not a point."""
 
 
-def log(event, region):
-    path = os.environ.get(LOG_ENV)
+def log(event, region, path=None):
+    path = path or os.environ.get(LOG_ENV)
     if path:
         with open(path, "a") as f:
             f.write(f"{event} {json.dumps(region, sort_keys=True)}\n")
@@ -113,7 +113,7 @@ def run_task(task):
     from dyn.engine.api import simulate
 
     _one_thread_per_worker()
-    log("compute", task["region"])
+    log("compute", task["region"], task.get("log"))
     ds = simulate(task["flow"], **task["options"])
     if ds.attrs.get("interrupted"):
         raise KeyboardInterrupt

@@ -17,7 +17,7 @@ import numpy as np
 
 from dyn.errors import RunError, UsageError
 from dyn.study import store as st
-from dyn.study.point import KeepError, layout, log, run_task, signature
+from dyn.study.point import LOG_ENV, KeepError, layout, log, run_task, signature
 from dyn.study.spec import Spec, load_spec
 
 DRIVER_TASKS = 2  # the first and the last pending task run in the driver: they compile every kernel
@@ -64,6 +64,7 @@ def _task(spec, region, store_path):
     point = tuple(region[k][0] for k in spec.sweep)
     lo, hi = region["seed"]
     return {"flow": spec.flow, "options": spec.options(point, lo, hi), "region": region, "store": store_path,
+            "log": os.environ.get(LOG_ENV),
             "keep": {"metrics": spec.metrics, "trajectories": spec.trajectories, "swept": list(spec.sweep)}}
 
 
@@ -147,7 +148,7 @@ class Study:
         self.out.computed += 1
 
     # -- running ------------------------------------------------------------------------------------
-    def run(self, *, workers=2, scheduler=None):
+    def run(self, *, workers=2, scheduler=None, client=None):
         status = self.open_or_check()
         new = status is None
         if new:
@@ -155,7 +156,7 @@ class Study:
         regions = tasks_of(self.spec, status, self.retry_failed, self.batch_seeds)
         regions = self._in_driver(regions, new)
         if regions:
-            self._on_dask(regions, workers, scheduler)
+            self._on_dask(regions, workers, scheduler, client)
         self._count()
         return self.out
 
@@ -182,16 +183,18 @@ class Study:
             self.finish_cells(region, error=message)
         return [r for i, r in enumerate(regions) if i not in picked]
 
-    def _on_dask(self, regions, workers, scheduler):
+    def _on_dask(self, regions, workers, scheduler, given=None):
         import dask
         from distributed import Client, LocalCluster, as_completed
 
         from dyn.engine.progress import Progress
 
-        cluster = None
+        cluster, client = None, given
         with dask.config.set({"distributed.scheduler.worker-saturation": 1.0,
                               "distributed.scheduler.allowed-failures": 2}):
-            if scheduler:
+            if given is not None:
+                pass
+            elif scheduler:
                 client = _connect(scheduler)
             else:
                 cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
@@ -226,7 +229,8 @@ class Study:
             raise
         finally:
             del futures
-            _close(client, cluster)
+            if given is None:
+                _close(client, cluster)
 
     def _cells_done(self):
         _, status, _ = st.open_status(self.store)
@@ -261,10 +265,14 @@ def _close(client, cluster):
             cluster.close(timeout=10)
 
 
-def run(spec, store=None, *, workers=2, scheduler=None, force=False, retry_failed=False, batch_seeds=True,
-        progress=True):
-    """Run the study ``spec`` (a path or a Spec) into ``store``; return its :class:`Outcome`."""
+def run(spec, store=None, *, workers=2, scheduler=None, client=None, force=False, retry_failed=False,
+        batch_seeds=True, progress=True):
+    """Run the study ``spec`` (a path or a Spec) into ``store``; return its :class:`Outcome`.
+
+    The tasks run on ``client`` (a ``distributed.Client`` the caller owns) if given, else on the
+    scheduler at ``scheduler``, else on a new in-process LocalCluster of ``workers`` processes.
+    """
     if isinstance(spec, Spec) and store is None:
         raise UsageError("give the store's path when the spec is not a file")
     return Study(spec, store, force=force, retry_failed=retry_failed, batch_seeds=batch_seeds,
-                 progress=progress).run(workers=workers, scheduler=scheduler)
+                 progress=progress).run(workers=workers, scheduler=scheduler, client=client)
