@@ -28,10 +28,15 @@ def run_command(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ):
     """Run (or resume) a study: only runs not marked done are computed."""
-    from dyn.study.run import run
+    from dyn.study.run import default_store, run
 
-    out = run(spec, output, workers=workers, scheduler=scheduler, force=force, retry_failed=retry_failed,
-              batch_seeds=not seed_tasks, progress=not quiet)
+    try:
+        out = run(spec, output, workers=workers, scheduler=scheduler, force=force, retry_failed=retry_failed,
+                  batch_seeds=not seed_tasks, progress=not quiet)
+    except KeyboardInterrupt:
+        store = output or default_store(spec)
+        typer.echo(f"dyn: interrupted; finished runs are kept in {store}: run the same command to resume", err=True)
+        return 130
     line = f"{out.store}: {out.done} of {out.runs} runs done, {out.failed} failed, {out.pending} pending " \
            f"({out.computed} tasks computed now)"
     typer.echo(line)

@@ -61,7 +61,7 @@ def test_every_point_done_and_equal_to_single_runs(study_2x2x2):
             assert float(cell["final_loss_test"]) == float(one["loss_test"][-1])
             assert float(cell["final_loss_train"]) == float(one["loss_train"][-1])
     spec = json.loads(ds.attrs["spec"])
-    assert spec["sweep"] == {"radius": [0.05, 1.0], "lr": [0.5, 1e4]} and ds.attrs["flow"] == "relu"
+    assert spec["sweep"] == [["radius", [0.05, 1.0]], ["lr", [0.5, 1e4]]] and ds.attrs["flow"] == "relu"
     assert ds["final_loss_test"].encoding["chunks"] == (1, 1, 1)
 
 

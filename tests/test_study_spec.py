@@ -28,6 +28,14 @@ def test_grid_expansion_of_lists_ranges_and_logspace(tmp_path):
     assert parse_spec({"flow": "relu", "seeds": {"start": 10, "count": 2}}).seeds == [10, 11]
 
 
+def test_json_round_trip_keeps_the_sweep_order(tmp_path):
+    from dyn.study.spec import Spec
+
+    spec = load_spec(spec_of(BASE + '[sweep]\nwidth = [4, 8]\nradius = [0.5, 0.1]\n', tmp_path))
+    back = Spec.from_json(spec.to_json())
+    assert back == spec and back.dims == ["width", "radius", "seed"]
+
+
 def test_identity_ignores_the_figure(tmp_path):
     fig = '[[figure]]\nkind = "bands"\nmetric = "final_loss_test"\nx = "width"\n'
     a = load_spec(spec_of(BASE + '[sweep]\nwidth = [4, 8]\n', tmp_path, "a.toml"))

@@ -7,9 +7,12 @@ computes only cells not marked done (and failed ones with ``retry_failed``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
+import signal
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -197,8 +200,9 @@ class Study:
             elif scheduler:
                 client = _connect(scheduler)
             else:
-                cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                       dashboard_address=None, silence_logs=logging.CRITICAL)
+                with _sigint_ignored():  # the workers inherit it: Ctrl-C reaches the driver alone
+                    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                           dashboard_address=":0", silence_logs=logging.CRITICAL)
                 client = Client(cluster)
         futures = []
         try:
@@ -225,6 +229,7 @@ class Study:
                     done_cells += hi - lo
                     bar.update(done_cells)
         except KeyboardInterrupt:
+            logging.getLogger("asyncio").setLevel(logging.CRITICAL)  # futures cancelled mid-gather
             client.cancel(futures)
             raise
         finally:
@@ -242,6 +247,19 @@ class Study:
         self.out.failed = int((status == st.FAILED).sum())
 
 
+@contextlib.contextmanager
+def _sigint_ignored():
+    """SIGINT ignored while worker processes are spawned (they keep it ignored: the driver owns Ctrl-C)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
 def _connect(address):
     from distributed import Client
 
@@ -256,8 +274,6 @@ def _can_write(path):
 
 
 def _close(client, cluster):
-    import contextlib
-
     with contextlib.suppress(Exception):
         client.close(timeout=10)
     if cluster is not None:

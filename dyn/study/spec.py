@@ -64,8 +64,10 @@ class Spec:
         return {**self.fixed, **values, "seed": self.seeds[seed_lo], "replicas": seed_hi - seed_lo}
 
     def identity(self):
-        """What makes two specs the same study (not the figure, workers or scheduler)."""
-        return {"flow": self.flow, "fixed": self.fixed, "sweep": self.sweep, "seeds": self.seeds,
+        """What makes two specs the same study (not the figure, workers or scheduler); the sweep's
+        order is kept (it is the order of the store's dims)."""
+        return {"flow": self.flow, "fixed": self.fixed, "sweep": [[k, v] for k, v in self.sweep.items()],
+                "seeds": self.seeds,
                 "keep": {"metrics": self.metrics, "trajectories": self.trajectories}}
 
     def to_json(self):
@@ -74,7 +76,7 @@ class Spec:
     @classmethod
     def from_json(cls, text):
         d = json.loads(text)
-        return cls(flow=d["flow"], fixed=d["fixed"], sweep=d["sweep"], seeds=d["seeds"],
+        return cls(flow=d["flow"], fixed=d["fixed"], sweep=dict(d["sweep"]), seeds=d["seeds"],
                    metrics=d["keep"]["metrics"], trajectories=d["keep"]["trajectories"],
                    figures=d.get("figure", []), name=d.get("name", "study"))
 
