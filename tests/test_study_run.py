@@ -2,6 +2,8 @@
 divergence, a changed spec, trajectories, status and plot."""
 
 import json
+import os
+import sys
 
 import numpy as np
 import pytest
@@ -10,7 +12,8 @@ import xarray as xr
 import dyn
 from dyn.cli.app import main
 from dyn.study import store as st
-from dyn.study.run import run
+from dyn.study.point import run_task
+from dyn.study.run import Study, run
 
 SPEC = """flow = "relu"
 seeds = 2
@@ -163,3 +166,31 @@ def test_trajectories_kept_when_the_shape_allows(tmp_path, dask_client):
         run(write(tmp_path, text.replace("TRAJ", "false").replace("final_loss_test", "nope")), tmp_path / "u.zarr",
             client=dask_client)
     assert not (tmp_path / "u.zarr").exists()
+
+
+def die_at_width_5(task):
+    """A task function whose worker process dies (as after a segfault) at width 5."""
+    if task["options"]["width"] == 5:
+        os._exit(3)
+    return run_task(task)
+
+
+def test_a_dying_worker_fails_its_point_only_and_driver_writes_when_asked(tmp_path, dask_client):
+    import cloudpickle
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers cannot import the tests
+    spec = write(tmp_path, 'flow = "relu"\nseeds = 2\n[fixed]\nframes = 4\ntest_loss = "none"\n'
+                           '[sweep]\nwidth = [3, 4, 5, 6, 7]\n')
+    study = Study(spec, tmp_path / "s.zarr", progress=False)
+    study.task_function = staticmethod(die_at_width_5)
+    study.workers_write = False
+    try:
+        out = study.run(client=dask_client)
+    finally:
+        dask_client.wait_for_workers(2, timeout=60)
+    assert (out.done, out.failed) == (8, 2), xr.open_zarr(tmp_path / "s.zarr", consolidated=False)["error"].values
+    ds = xr.open_zarr(tmp_path / "s.zarr", consolidated=False)
+    assert list(ds["status"].values[:, 0]) == [st.DONE, st.DONE, st.FAILED, st.DONE, st.DONE]
+    assert ds["error"].values[2, 0].startswith("KilledWorker")
+    one = dyn.simulate("relu", frames=4, test_loss="none", width=4, seed=1)
+    assert float(ds["final_loss_train"].sel(width=4, seed=1)) == float(one["loss_train"][-1])

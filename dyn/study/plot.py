@@ -101,8 +101,9 @@ def heatmap(ax, ds, fig):
         norm = mcolors.LogNorm(vmin=finite.min(), vmax=max(finite.max(), finite.min() * 1.0001))
     mesh = ax.imshow(z, origin="lower", aspect="auto", cmap="viridis", norm=norm)
     for (i, j), v in np.ndenumerate(z):
-        if np.isfinite(v):
-            ax.text(j, i, f"{v:.2g}", ha="center", va="center", fontsize=7, color="w")
+        if np.isfinite(v):  # dark text on the light end of viridis
+            light = mesh.norm(v) > 0.6 if (not fig["log"] or v > 0) else False
+            ax.text(j, i, f"{v:.2g}", ha="center", va="center", fontsize=7, color="k" if light else "w")
     ax.set_xticks(range(z.shape[1]), _label(arr[fig["x"]].values))
     ax.set_yticks(range(z.shape[0]), _label(arr[fig["y"]].values))
     ax.set_xlabel(fig["x"])

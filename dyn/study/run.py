@@ -100,6 +100,9 @@ def check_trajectory_shapes(spec):
 class Study:
     """One call of ``dyn study run``: validate, prepare the store, compute in the driver, then on dask."""
 
+    task_function = staticmethod(run_task)  # what workers run (tests substitute a wrapper)
+    workers_write = None  # None: when they can reach the store; False: they return the cells to the driver
+
     def __init__(self, spec, store, *, force=False, retry_failed=False, batch_seeds=True, progress=True):
         self.spec = spec if isinstance(spec, Spec) else load_spec(spec)
         self.store = Path(store) if store is not None else default_store(spec)
@@ -211,9 +214,10 @@ class Study:
                 from dyn.study.prewarm import Prewarm
 
                 client.register_plugin(Prewarm(_task(self.spec, regions[0], None)), name="dyn-prewarm")
-                target = target if all(client.run(_can_write, target).values()) else None
+            if self.workers_write is False or (scheduler and not all(client.run(_can_write, target).values())):
+                target = None  # the workers return their cells and the driver writes them
             tasks = [_task(self.spec, region, target) for region in regions]
-            futures = client.map(run_task, tasks, pure=False, retries=2,
+            futures = client.map(self.task_function, tasks, pure=False, retries=2,
                                  key=[f"dyn-study-{i}" for i in range(len(tasks))])
             region_of = {f.key: t["region"] for f, t in zip(futures, tasks)}
             done_cells = self._cells_done()
