@@ -194,3 +194,18 @@ def test_a_dying_worker_fails_its_point_only_and_driver_writes_when_asked(tmp_pa
     assert ds["error"].values[2, 0].startswith("KilledWorker")
     one = dyn.simulate("relu", frames=4, test_loss="none", width=4, seed=1)
     assert float(ds["final_loss_train"].sel(width=4, seed=1)) == float(one["loss_train"][-1])
+
+
+def test_status_and_plot_errors_are_one_line(study_2x2x2, tmp_path, monkeypatch, capsys):
+    study_dir, _, _ = study_2x2x2
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "other.zarr").mkdir()
+    (tmp_path / "other.zarr" / "zarr.json").write_text('{"zarr_format": 3, "node_type": "group", "attributes": {}}')
+    for argv, code, words in ((["study", "status", "missing.zarr"], 2, "no such study store"),
+                              (["study", "status", "other.zarr"], 1, "is not a dyn study store"),
+                              (["study", "plot", str(study_dir / "a.zarr"), "-o", "a.txt"], 2, "use .png, .svg or .pdf"),
+                              (["study", "run", str(study_dir / "s.toml"), "-o", "other.zarr"], 1,
+                               "is not a dyn study store")):
+        assert main(argv) == code
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and err.startswith("dyn: error: ") and words in err, err

@@ -111,7 +111,8 @@ def open_status(store):
     import xarray as xr
 
     spec = stored_spec(store)
-    with xr.open_zarr(str(store), consolidated=False) as ds:
+    # chunks=None: numpy, not dask: a dask read would queue behind the study's tasks on the active client
+    with xr.open_zarr(str(store), consolidated=False, chunks=None) as ds:
         return spec, ds["status"].values, ds["error"].values
 
 
