@@ -118,6 +118,7 @@ class Study:
             except UsageError:
                 if not self.force:
                     raise
+                check_trajectory_shapes(self.spec)
                 st.remove(self.store)
                 return None
             self._update_figures()

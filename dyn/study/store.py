@@ -12,6 +12,7 @@ driver, after the data, in a separate write.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -56,11 +57,15 @@ def check_same(spec, store):
 
 
 def remove(store):
-    shutil.rmtree(store, ignore_errors=False)
+    try:
+        shutil.rmtree(store)
+    except OSError as err:
+        raise RunError(f"cannot remove {store}: {err.strerror or err}") from None
 
 
 def create(spec, store, layout):
-    """Write the template (metadata only: no chunk is written) for ``spec`` with ``layout``.
+    """Write the template (metadata only: no chunk is written) for ``spec`` with ``layout``, in a
+    temporary folder renamed to ``store`` when complete.
 
     ``layout``: name -> (extra dims, extra sizes, attrs) of every data variable besides status/error.
     """
@@ -83,12 +88,16 @@ def create(spec, store, layout):
     coords["seed"] = ("seed", np.asarray(spec.seeds, dtype=np.int64), SEED_ATTRS)
     ds = xr.Dataset(data, coords, attrs={"flow": spec.flow, "spec": spec.to_json(), "config": json.dumps(spec.fixed),
                                          "study": spec.name, "dyn_version": dyn.__version__})
+    store = Path(store)
+    tmp = store.with_name(f".{store.name}.tmp-{os.getpid()}")  # a killed creation leaves no half store
     try:
-        ds.to_zarr(str(store), compute=False, mode="w-", consolidated=False, encoding=encoding)
-    except FileExistsError:
-        raise RunError(f"{store} already exists and is not a dyn study store") from None
+        ds.to_zarr(str(tmp), compute=False, mode="w-", consolidated=False, encoding=encoding)
+        os.rename(tmp, store)
     except OSError as err:
         raise RunError(f"cannot write {store}: {err.strerror or err}") from None
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def write_region(ds, store, region):
@@ -112,8 +121,11 @@ def open_status(store):
 
     spec = stored_spec(store)
     # chunks=None: numpy, not dask: a dask read would queue behind the study's tasks on the active client
-    with xr.open_zarr(str(store), consolidated=False, chunks=None) as ds:
-        return spec, ds["status"].values, ds["error"].values
+    try:
+        with xr.open_zarr(str(store), consolidated=False, chunks=None) as ds:
+            return spec, ds["status"].values, ds["error"].values
+    except Exception as err:  # zarr and xarray raise many types for a damaged store
+        raise RunError(f"{store} is not a readable dyn study store ({type(err).__name__}: {err})") from None
 
 
 def open_study(store):
