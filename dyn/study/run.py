@@ -7,6 +7,7 @@ computes only cells not marked done (and failed ones with ``retry_failed``).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -225,10 +226,12 @@ class Study:
             with Progress(self.out.runs, f"study {self.spec.name}", enabled=self.progress) as bar:
                 for future in as_completed(futures):
                     region = region_of[future.key]
-                    if future.status == "finished":
-                        self.finish_cells(region, future.result())
+                    try:  # waits if the result was lost with its worker and is being recomputed
+                        result = future.result()
+                    except (Exception, asyncio.CancelledError) as exc:
+                        self.finish_cells(region, error=_message(exc))
                     else:
-                        self.finish_cells(region, error=_message(future.exception()))
+                        self.finish_cells(region, result)
                     future.release()
                     lo, hi = region["seed"]
                     done_cells += hi - lo
