@@ -65,7 +65,8 @@ def test_every_point_done_and_equal_to_single_runs(study_2x2x2):
             assert float(cell["final_loss_train"]) == float(one["loss_train"][-1])
     spec = json.loads(ds.attrs["spec"])
     assert spec["sweep"] == [["radius", [0.05, 1.0]], ["lr", [0.5, 1e4]]] and ds.attrs["flow"] == "relu"
-    assert ds["final_loss_test"].encoding["chunks"] == (1, 1, 1)
+    assert ds["final_loss_test"].encoding["chunks"] == (1, 1, 1)  # one cell a chunk: concurrent writers
+    assert ds["status"].encoding["chunks"] == (1, 2, 2)  # written by the driver alone: one chunk per radius
 
 
 def test_seeds_as_replicas_equal_one_task_per_seed(study_2x2x2):
