@@ -98,9 +98,18 @@ def signature(flow, options, keep):
     """Sizes of the dims the kept trajectories have, for the run ``options`` (built, not run)."""
     from dyn.flows import get_flow
 
+    from dyn.errors import DynError, RunError
+
     spec = get_flow(flow)
-    job = spec.prepare(spec.config.from_kwargs(**{**options, "replicas": 1}))
-    ds0 = job.finish(0, "probe")
+    cfg = spec.config.from_kwargs(**{**options, "replicas": 1})
+    try:
+        job = spec.prepare(cfg)
+        ds0 = job.finish(0, "probe")
+    except DynError:
+        raise
+    except Exception as err:  # a flow whose job cannot describe itself before running
+        raise RunError(f"cannot tell the shape of a {flow} run without running it ({type(err).__name__}: {err}); "
+                       f"keep metrics only") from None
     sizes = {}
     for name in trajectory_names(ds0, keep):
         sizes.update({d: ds0.sizes[d] for d in ds0[name].dims if d != "replica"})
