@@ -12,3 +12,21 @@ def seed_run():
     import dyn
 
     return dyn.simulate("relu")
+
+
+@pytest.fixture(scope="session")
+def dask_client():
+    """One LocalCluster (2 worker processes, 1 thread each) shared by every study test."""
+    import logging
+
+    import dask
+    from distributed import Client, LocalCluster
+
+    with dask.config.set({"distributed.scheduler.worker-saturation": 1.0,
+                          "distributed.scheduler.allowed-failures": 1}):  # a task that kills 2 workers fails
+        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
+                               silence_logs=logging.CRITICAL)
+        client = Client(cluster)
+    yield client
+    client.close()
+    cluster.close()

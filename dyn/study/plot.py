@@ -1,0 +1,189 @@
+"""The figures a study spec asks for: panels of heatmaps and quantile bands, over the swept dims.
+
+    [[figure]]
+    kind = "heatmap"          # a statistic over pooled dims, on an x-by-y grid of swept values
+    metric = "final_loss_test"
+    x = "radius"
+    y = "width"
+    stat = "median"           # median, mean, min, max, or a quantile such as 0.9
+    over = ["seed"]           # dims pooled into the statistic (default: seed)
+    select = {lr = 0.5}       # fix other swept dims at one value
+    log = true                # log colour scale (and log x for bands)
+
+    [[figure]]
+    kind = "bands"            # the median against x, one line per hue value, quantile bands shaded
+    metric = "final_loss_test"
+    x = "radius"
+    hue = "width"
+    quantiles = [0.1, 0.25, 0.75, 0.9]   # paired from the outside in
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from dyn.errors import UsageError
+from dyn.io.atomic import atomic_path
+
+KINDS = ("heatmap", "bands")
+STATS = {"median": np.nanmedian, "mean": np.nanmean, "min": np.nanmin, "max": np.nanmax}
+KEYS = {"kind", "metric", "x", "y", "hue", "stat", "over", "select", "log", "quantiles", "title"}
+
+
+def check_figure(fig, swept):
+    """Validate one [[figure]] table against the swept parameter names; return it normalised."""
+    unknown = sorted(set(fig) - KEYS)
+    if unknown:
+        raise UsageError(f"figure: unknown entry {unknown[0]!r}; it takes: {', '.join(sorted(KEYS))}")
+    kind = fig.get("kind")
+    if kind not in KINDS:
+        raise UsageError(f"figure.kind must be one of {', '.join(KINDS)}; got {kind!r}")
+    if not isinstance(fig.get("metric"), str):
+        raise UsageError("figure.metric must name a metric, e.g. \"final_loss_test\"")
+    dims = swept + ["seed"]
+    roles = ["x", "y"] if kind == "heatmap" else ["x"] + (["hue"] if "hue" in fig else [])
+    for role in roles:
+        if fig.get(role) not in swept:
+            raise UsageError(f"figure.{role} must be a swept parameter ({', '.join(swept) or 'none'}); "
+                             f"got {fig.get(role)!r}")
+    over = fig.get("over", ["seed"])
+    select = fig.get("select", {})
+    if not isinstance(over, list) or any(d not in dims for d in over):
+        raise UsageError(f"figure.over must list dims among {', '.join(dims)}; got {over!r}")
+    if not isinstance(select, dict) or any(d not in swept for d in select):
+        raise UsageError(f"figure.select must fix swept parameters; got {select!r}")
+    stat = fig.get("stat", "median")
+    if not (stat in STATS or (isinstance(stat, float) and 0 <= stat <= 1)):
+        raise UsageError(f"figure.stat must be one of {', '.join(STATS)} or a quantile in [0, 1]; got {stat!r}")
+    q = fig.get("quantiles", [0.1, 0.25, 0.75, 0.9])
+    if not (isinstance(q, list) and len(q) % 2 == 0 and all(isinstance(v, (int, float)) and 0 <= v <= 1 for v in q)):
+        raise UsageError(f"figure.quantiles must be an even number of values in [0, 1]; got {q!r}")
+    return {**fig, "over": over, "select": select, "stat": stat, "quantiles": sorted(q), "log": bool(fig.get("log", True))}
+
+
+def _reduce_to(arr, keep, fig):
+    """``arr`` with select applied, pooled dims stacked into ``sample``; every other dim must be size 1."""
+    for k, v in fig["select"].items():
+        arr = arr.sel({k: v})
+    pooled = [d for d in fig["over"] if d in arr.dims]
+    rest = [d for d in arr.dims if d not in keep and d not in pooled]
+    for d in rest:
+        if arr.sizes[d] > 1:
+            raise UsageError(f"figure: {d} has {arr.sizes[d]} values; put it in over, select one, or use it as an axis")
+        arr = arr.isel({d: 0})
+    return arr.stack(sample=pooled).transpose(*keep, "sample")
+
+
+def _stat(values, stat):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN cells (pending or failed) stay NaN
+        if isinstance(stat, str):
+            return STATS[stat](values, axis=-1)
+        return np.nanquantile(values, stat, axis=-1)
+
+
+def _label(values):
+    return [f"{v:g}" if isinstance(v, (float, np.floating)) else str(v) for v in values]
+
+
+def heatmap(ax, ds, fig):
+    import matplotlib.colors as mcolors
+
+    arr = _reduce_to(ds[fig["metric"]], [fig["y"], fig["x"]], fig)
+    z = _stat(arr.values, fig["stat"])
+    finite = z[np.isfinite(z) & (z > 0)] if fig["log"] else z[np.isfinite(z)]
+    norm = None
+    if fig["log"] and len(finite):
+        norm = mcolors.LogNorm(vmin=finite.min(), vmax=max(finite.max(), finite.min() * 1.0001))
+    mesh = ax.imshow(z, origin="lower", aspect="auto", cmap="viridis", norm=norm)
+    for (i, j), v in np.ndenumerate(z):
+        if np.isfinite(v):  # dark text on the light end of viridis
+            light = mesh.norm(v) > 0.6 if (not fig["log"] or v > 0) else False
+            ax.text(j, i, f"{v:.2g}", ha="center", va="center", fontsize=7, color="k" if light else "w")
+    ax.set_xticks(range(z.shape[1]), _label(arr[fig["x"]].values))
+    ax.set_yticks(range(z.shape[0]), _label(arr[fig["y"]].values))
+    ax.set_xlabel(fig["x"])
+    ax.set_ylabel(fig["y"])
+    stat = fig["stat"] if isinstance(fig["stat"], str) else f"quantile {fig['stat']:g}"
+    ax.set_title(fig.get("title") or f"{stat} {fig['metric']} over {', '.join(fig['over'])}", fontsize=9)
+    ax.figure.colorbar(mesh, ax=ax)
+
+
+def bands(ax, ds, fig):
+    import matplotlib.pyplot as plt
+
+    keep = [fig["hue"], fig["x"]] if "hue" in fig else [fig["x"]]
+    arr = _reduce_to(ds[fig["metric"]], keep, fig)
+    values = arr.values if "hue" in fig else arr.values[None]
+    hues = arr[fig["hue"]].values if "hue" in fig else [None]
+    x = arr[fig["x"]].values
+    numeric = np.issubdtype(np.asarray(x).dtype, np.number)
+    xs = x if numeric else np.arange(len(x))
+    colors = plt.cm.viridis(np.linspace(0, 0.9, len(hues)))
+    q = fig["quantiles"]
+    for h, vals, color in zip(hues, values, colors):
+        med = _stat(vals, "median")
+        ax.plot(xs, med, "o-", color=color, label=None if h is None else f"{fig['hue']}={h:g}"
+                if isinstance(h, (float, np.floating, int, np.integer)) else f"{fig['hue']}={h}")
+        for k in range(len(q) // 2):
+            lo, hi = _stat(vals, q[k]), _stat(vals, q[-1 - k])
+            ax.fill_between(xs, lo, hi, color=color, alpha=0.12 + 0.08 * k, lw=0)
+    if fig["log"]:
+        ax.set_yscale("log")
+        if numeric and np.all(xs > 0):
+            ax.set_xscale("log")
+    if not numeric:
+        ax.set_xticks(xs, _label(x))
+    ax.set_xlabel(fig["x"])
+    ax.set_ylabel(fig["metric"])
+    pooled = ", ".join(fig["over"])
+    ax.set_title(fig.get("title") or f"median {fig['metric']}, bands {', '.join(f'{v:g}' for v in q)} over {pooled}",
+                 fontsize=9)
+    if "hue" in fig:
+        ax.legend(fontsize=7)
+
+
+def plot_study(ds, figures, output, title=None):
+    """Draw ``figures`` (validated tables) from the study ``ds`` into ``output`` (png, svg, pdf)."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    output = Path(output)
+    if output.suffix not in (".png", ".svg", ".pdf"):
+        raise UsageError(f"cannot tell the figure format of {output}: use .png, .svg or .pdf")
+    if not figures:
+        raise UsageError("the study's spec asks for no figure: add a [[figure]] table and run it again")
+    for fig in figures:
+        if fig["metric"] not in ds:
+            raise UsageError(f"figure.metric {fig['metric']!r} is not in the store; it has: "
+                             f"{', '.join(k for k in ds.data_vars if k not in ('status', 'error'))}")
+    done = ds["status"] == 1
+    ds = ds.where(done)  # only cells marked done count
+    figure, axes = plt.subplots(1, len(figures), figsize=(5.2 * len(figures), 4.2), squeeze=False)
+    for ax, fig in zip(axes[0], figures):
+        (heatmap if fig["kind"] == "heatmap" else bands)(ax, ds, fig)
+    if title:
+        figure.suptitle(title, fontsize=10)
+    figure.tight_layout()
+    with atomic_path(output) as tmp:
+        figure.savefig(tmp, format=output.suffix[1:], dpi=80)
+    plt.close(figure)
+    return output
+
+
+def plot(store, output):
+    """``dyn study plot``: the figure the stored spec asks for."""
+    from dyn.study.store import open_study, stored_spec
+
+    spec = stored_spec(store)
+    ds = open_study(store)
+    n, done = int(ds["status"].size), int((ds["status"] == 1).sum())
+    title = f"{spec.name}: {spec.flow}, {dict(spec.fixed)}" if len(str(spec.fixed)) < 90 else f"{spec.name}: {spec.flow}"
+    title += f" ({done} of {n} runs done)" if done < n else f" ({len(spec.seeds)} seeds)"
+    return plot_study(ds[[f["metric"] for f in spec.figures] + ["status"]].load(), spec.figures, output, title)

@@ -1,0 +1,148 @@
+"""One task of a study: the seeds seed_lo:seed_hi of one point, run as replicas of one ``dyn.simulate``.
+
+``run_task`` executes on a worker (or in the driver). It returns the cells' Dataset, or writes it
+into the store itself when the worker shares the store's filesystem and returns None. Replica r of
+a run with seed s and replicas R is the run with seed s + r (DESIGN.md), so batching a point's seeds
+changes nothing in the numbers.
+
+Test hook: when the environment variable ``DYN_STUDY_LOG`` names a file, every computed task appends
+``compute <region JSON>`` to it (and the driver appends ``done <region JSON>`` after marking cells).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+
+from dyn.errors import UsageError
+
+LOG_ENV = "DYN_STUDY_LOG"
+
+
+class KeepError(UsageError):
+    """The spec's keep section names what the flow does not have: the whole study is wrong, not a point."""
+
+
+def log(event, region, path=None):
+    path = path or os.environ.get(LOG_ENV)
+    if path:
+        with open(path, "a") as f:
+            f.write(f"{event} {json.dumps(region, sort_keys=True)}\n")
+            f.flush()
+
+
+def _bare(arr, replicas):
+    """``arr`` without coords, with a ``replica`` dim of size ``replicas`` (added when missing)."""
+    import xarray as xr
+
+    arr = xr.DataArray(np.asarray(arr.values), dims=arr.dims, attrs=dict(arr.attrs))
+    return arr if "replica" in arr.dims else arr.expand_dims(replica=replicas)
+
+
+def trajectory_names(ds, keep):
+    """The variables with a ``time`` dim that ``keep`` (True or a list) asks for."""
+    timed = [k for k, v in ds.data_vars.items() if "time" in v.dims]
+    if keep is True:
+        return timed
+    for name in keep:
+        if name not in timed:
+            raise KeepError(f"keep.trajectories: {name!r} is not a variable with a time dim of this flow; "
+                             f"it has: {', '.join(timed)}")
+    return list(keep)
+
+
+def clock_names(ds):
+    """Non-index coordinates along ``time`` only (step, samples_seen...): kept beside trajectories."""
+    return [k for k, v in ds.coords.items() if v.dims == ("time",) and k != "time"]
+
+
+def cells(ds, flow, spec):
+    """The Dataset of one task's cells: metrics, diverged_at, kept trajectories; dims (swept..., seed, ...)."""
+    import xarray as xr
+
+    from dyn.flows import get_flow
+
+    metrics = get_flow(flow).metrics(ds) if get_flow(flow).metrics else {}
+    names = list(metrics) if spec["metrics"] == "all" else spec["metrics"]
+    replicas = ds.sizes.get("replica", 1)
+    out = {}
+    for name in names:
+        if name not in metrics:
+            raise KeepError(f"keep.metrics: flow {flow!r} has no metric {name!r}; it has: {', '.join(metrics)}")
+        out[name] = _bare(metrics[name], replicas)
+    if "diverged_at" in ds:
+        out["diverged_at"] = _bare(ds["diverged_at"], replicas)
+    if spec["trajectories"]:
+        for name in trajectory_names(ds, spec["trajectories"]) + clock_names(ds):
+            out[name] = _bare(ds[name], replicas)
+    result = xr.Dataset({k: v.astype(np.float64) for k, v in out.items()}).rename({"replica": "seed"})
+    result = result.expand_dims({k: 1 for k in spec["swept"]})
+    return result.transpose(*spec["swept"], "seed", ...)
+
+
+def layout(result):
+    """name -> (dims after seed, their sizes, attrs) of a task's cells: what the template holds."""
+    out = {}
+    for name, v in result.data_vars.items():
+        extra = v.dims[v.dims.index("seed") + 1:]
+        attrs = dict(v.attrs)
+        attrs.setdefault("description", f"the flow's metric {name} of each run")
+        attrs.setdefault("units", "1")
+        out[name] = (list(extra), [result.sizes[d] for d in extra], attrs)
+    return out
+
+
+def signature(flow, options, keep):
+    """Sizes of the dims the kept trajectories have, for the run ``options`` (built, not run)."""
+    from dyn.flows import get_flow
+
+    from dyn.errors import DynError, RunError
+
+    spec = get_flow(flow)
+    cfg = spec.config.from_kwargs(**{**options, "replicas": 1})
+    try:
+        job = spec.prepare(cfg)
+        ds0 = job.finish(0, "probe")
+    except DynError:
+        raise
+    except Exception as err:  # a flow whose job cannot describe itself before running
+        raise RunError(f"cannot tell the shape of a {flow} run without running it ({type(err).__name__}: {err}); "
+                       f"keep metrics only") from None
+    sizes = {}
+    for name in trajectory_names(ds0, keep):
+        sizes.update({d: ds0.sizes[d] for d in ds0[name].dims if d != "replica"})
+    sizes["time"] = ds0.sizes["time"] + job.frames
+    return sizes
+
+
+def run_task(task):
+    """Compute one task (see the module doc); ``task`` is a plain dict (it travels to workers)."""
+    from dyn.engine.api import simulate
+
+    _one_thread_per_worker()
+    log("compute", task["region"], task.get("log"))
+    ds = simulate(task["flow"], **task["options"])
+    if ds.attrs.get("interrupted"):
+        raise KeyboardInterrupt
+    result = cells(ds, task["flow"], task["keep"])
+    if task.get("store") is not None:
+        from dyn.study.store import write_region
+
+        write_region(result, task["store"], task["region"])
+        return None
+    return result
+
+
+def _one_thread_per_worker():
+    """On a dask worker, numba uses the worker's threads: the cluster already runs points in parallel."""
+    try:
+        from distributed import get_worker
+
+        nthreads = get_worker().state.nthreads
+    except (ImportError, ValueError, AttributeError):
+        return
+    import numba
+
+    numba.set_num_threads(max(1, min(nthreads, numba.config.NUMBA_NUM_THREADS)))

@@ -1,0 +1,250 @@
+"""Study specs: a TOML file naming a flow, its fixed config, the swept parameters, the seeds, what to
+keep and the figure. Everything is validated here, before anything runs; each problem is one line
+(:class:`~dyn.errors.UsageError`, exit 2).
+
+    flow = "relu"
+    seeds = 16                       # or {start = 0, count = 16}: seeds start .. start + count - 1
+    [fixed]                          # config fields every point shares
+    test_loss = "exact"
+    [sweep]                          # one dimension of the store per parameter, in this order
+    radius = [0.01, 0.05, 0.25, 1.0]            # a list
+    width = {range = [4, 20, 4]}                # start, stop (excluded), step: 4, 8, 12, 16
+    lr = {logspace = [-2, 0, 5]}                # exponents lo, hi and a count: 0.01 .. 1
+    [keep]
+    metrics = ["final_loss_test"]    # default: every metric the flow defines
+    trajectories = false             # true: every variable with a time dim; or a list of names
+    [[figure]]                       # panels of the figure `dyn study plot` draws (see dyn.study.plot)
+    kind = "heatmap"
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import numbers
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dyn.errors import DynError, UsageError
+from dyn.flows import get_flow
+
+SECTIONS = ("flow", "seeds", "fixed", "sweep", "keep", "figure")
+OWNED = ("seed", "replicas")  # the study sets these from `seeds`
+VALIDATE_ALL_UP_TO = 10_000  # configs of every point are built up front up to this many points
+
+
+@dataclass(frozen=True)
+class Spec:
+    flow: str
+    fixed: dict
+    sweep: dict  # name -> list of values, in the spec's order
+    seeds: list
+    metrics: object = "all"  # "all" or a list of names
+    trajectories: object = False  # False, True or a list of names
+    figures: list = field(default_factory=list)
+    name: str = "study"
+
+    @property
+    def dims(self):
+        return list(self.sweep) + ["seed"]
+
+    @property
+    def shape(self):
+        return tuple(len(v) for v in self.sweep.values()) + (len(self.seeds),)
+
+    def points(self):
+        """Index tuples of every swept point (seeds excluded), in C order."""
+        return list(itertools.product(*(range(len(v)) for v in self.sweep.values())))
+
+    def options(self, point, seed_lo, seed_hi):
+        """``dyn.simulate`` options of the seeds ``seeds[seed_lo:seed_hi]`` of ``point`` (one task)."""
+        values = {k: v[i] for (k, v), i in zip(self.sweep.items(), point)}
+        return {**self.fixed, **values, "seed": self.seeds[seed_lo], "replicas": seed_hi - seed_lo}
+
+    def identity(self):
+        """What makes two specs the same study (not the figure, workers or scheduler); the sweep's
+        order is kept (it is the order of the store's dims)."""
+        return {"flow": self.flow, "fixed": self.fixed, "sweep": [[k, v] for k, v in self.sweep.items()],
+                "seeds": self.seeds,
+                "keep": {"metrics": self.metrics, "trajectories": self.trajectories}}
+
+    def to_json(self):
+        return json.dumps({**self.identity(), "figure": self.figures, "name": self.name}, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text):
+        d = json.loads(text)
+        return cls(flow=d["flow"], fixed=d["fixed"], sweep=dict(d["sweep"]), seeds=d["seeds"],
+                   metrics=d["keep"]["metrics"], trajectories=d["keep"]["trajectories"],
+                   figures=d.get("figure", []), name=d.get("name", "study"))
+
+
+def load_spec(path):
+    """Read and validate the spec at ``path``."""
+    path = Path(path)
+    if not path.is_file():
+        raise UsageError(f"no such spec file: {path}")
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as err:
+        raise UsageError(f"{path} is not valid TOML: {err}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{path} is not a text file") from None
+    return parse_spec(data, name=path.stem)
+
+
+def parse_spec(data, name="study"):
+    """Validate the spec table ``data`` (as read from TOML) and return a :class:`Spec`."""
+    unknown = sorted(set(data) - set(SECTIONS))
+    if unknown:
+        raise UsageError(f"unknown spec entry {unknown[0]!r}; a spec has: {', '.join(SECTIONS)}")
+    if not isinstance(data.get("flow"), str):
+        raise UsageError("the spec must name its flow: flow = \"relu\"")
+    flow = get_flow(data["flow"])
+    names = flow.config.field_names()
+    fixed = _table(data, "fixed")
+    sweep_in = _table(data, "sweep")
+    for section, keys in (("fixed", fixed), ("sweep", sweep_in)):
+        for key in keys:
+            if key in OWNED:
+                raise UsageError(f"{section}.{key}: the study sets seed and replicas from `seeds`")
+            if key not in names:
+                raise UsageError(f"{section}.{key}: unknown parameter of flow {flow.name!r}; "
+                                 f"it has: {', '.join(n for n in names if n not in OWNED)}")
+    both = sorted(set(fixed) & set(sweep_in))
+    if both:
+        raise UsageError(f"{both[0]!r} is both fixed and swept")
+    sweep = {key: _values(key, value) for key, value in sweep_in.items()}
+    spec = Spec(flow=flow.name, fixed={k: _scalar(f"fixed.{k}", v) for k, v in fixed.items()}, sweep=sweep,
+                seeds=_seeds(data.get("seeds", 1)), metrics=_keep_metrics(data), trajectories=_keep_traj(data),
+                figures=_figures(data, sweep), name=name)
+    _check_configs(spec, flow)
+    return spec
+
+
+def _table(data, key):
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise UsageError(f"[{key}] must be a table")
+    return value
+
+
+def _scalar(where, value):
+    if isinstance(value, (bool, str)) or value is None:
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    raise UsageError(f"{where} must be a number, a string or a boolean, got {value!r}")
+
+
+def _values(key, value):
+    """The list of values of swept parameter ``key``: a list, {range = [...]} or {logspace = [...]}."""
+    where = f"sweep.{key}"
+    if isinstance(value, list):
+        values = [_scalar(where, v) for v in value]
+    elif isinstance(value, dict) and len(value) == 1 and next(iter(value)) in ("range", "logspace"):
+        kind, args = next(iter(value.items()))
+        if not (isinstance(args, list) and len(args) == 3 and all(isinstance(a, numbers.Real) and not isinstance(a, bool)
+                                                                  for a in args)):
+            raise UsageError(f"{where}: {kind} takes three numbers, got {args!r}")
+        values = _range(where, *args) if kind == "range" else _logspace(where, *args)
+    else:
+        raise UsageError(f"{where} must be a list, {{range = [start, stop, step]}} or {{logspace = [lo, hi, n]}}; "
+                         f"got {value!r}")
+    if not values:
+        raise UsageError(f"{where} is empty")
+    if len(set(values)) != len(values):
+        raise UsageError(f"{where} repeats a value: {values}")
+    kinds = {type(v) for v in values}
+    if kinds == {int, float}:
+        values = [float(v) for v in values]
+    elif len(kinds) > 1:
+        raise UsageError(f"{where} mixes types: {values}")
+    return values
+
+
+def _range(where, start, stop, step):
+    if step == 0:
+        raise UsageError(f"{where}: range step must not be 0")
+    n = max(0, math.ceil((stop - start) / step - 1e-9))
+    if all(isinstance(a, int) for a in (start, stop, step)):
+        return [int(start + k * step) for k in range(n)]
+    return [float(round(start + k * step, 12)) for k in range(n)]
+
+
+def _logspace(where, lo, hi, n):
+    if isinstance(n, float) and not n.is_integer():
+        raise UsageError(f"{where}: logspace count must be an integer, got {n}")
+    n = int(n)
+    if n == 1:
+        return [float(10.0 ** lo)]
+    return [float(10.0 ** (lo + (hi - lo) * k / (n - 1))) for k in range(n)]
+
+
+def _seeds(value):
+    if isinstance(value, dict):
+        extra = sorted(set(value) - {"start", "count"})
+        if extra:
+            raise UsageError(f"seeds: unknown entry {extra[0]!r} (use start and count)")
+        start, count = value.get("start", 0), value.get("count", 1)
+    else:
+        start, count = 0, value
+    for name, v, low in (("seeds.start", start, 0), ("seeds count", count, 1)):
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise UsageError(f"{name} must be an integer, got {v!r}")
+        if v < low:
+            raise UsageError(f"{name} must be >= {low}, got {v}")
+    return list(range(start, start + count))
+
+
+def _keep_metrics(data):
+    metrics = _table(data, "keep").get("metrics", "all")
+    if metrics == "all":
+        return "all"
+    if not (isinstance(metrics, list) and metrics and all(isinstance(m, str) for m in metrics)):
+        raise UsageError(f"keep.metrics must be \"all\" or a non-empty list of names, got {metrics!r}")
+    return metrics
+
+
+def _keep_traj(data):
+    keep = _table(data, "keep")
+    extra = sorted(set(keep) - {"metrics", "trajectories"})
+    if extra:
+        raise UsageError(f"keep.{extra[0]}: unknown entry (use metrics and trajectories)")
+    traj = keep.get("trajectories", False)
+    if isinstance(traj, bool):
+        return traj
+    if not (isinstance(traj, list) and traj and all(isinstance(m, str) for m in traj)):
+        raise UsageError(f"keep.trajectories must be true, false or a list of variable names, got {traj!r}")
+    return traj
+
+
+def _figures(data, sweep):
+    from dyn.study.plot import check_figure
+
+    figures = data.get("figure", [])
+    if isinstance(figures, dict):
+        figures = [figures]
+    if not isinstance(figures, list) or not all(isinstance(f, dict) for f in figures):
+        raise UsageError("[figure] must be a table or an array of tables [[figure]]")
+    return [check_figure(f, list(sweep)) for f in figures]
+
+
+def _check_configs(spec, flow):
+    """Build the config of every point (of every value, beyond VALIDATE_ALL_UP_TO points): wrong types fail here."""
+    points = spec.points()
+    if len(points) > VALIDATE_ALL_UP_TO:
+        first = points[0]
+        points = [first[:i] + (j,) + first[i + 1:] for i, v in enumerate(spec.sweep.values()) for j in range(len(v))]
+    n = len(spec.seeds)
+    for point in points:
+        options = spec.options(point, 0, n)
+        try:
+            flow.config.from_kwargs(**options)
+        except DynError as err:
+            at = ", ".join(f"{k}={options[k]!r}" for k in spec.sweep)
+            raise type(err)(f"{err}" + (f" (at {at})" if at else "")) from None
