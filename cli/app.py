@@ -13,6 +13,7 @@ from typing import Annotated, Optional
 import typer
 
 from dyn.cli.relu import relu_command
+from dyn.cli.som import som_command
 
 app = typer.Typer(name="dyn", help="Training dynamics of neural networks as particle flows.",
                   add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None,
@@ -21,6 +22,7 @@ simulate_app = typer.Typer(help="Simulate a flow; writes FLOW.nc and FLOW.gif.",
                            rich_markup_mode=None)
 app.add_typer(simulate_app, name="simulate")
 simulate_app.command("relu", help="Two-layer ReLU student learning a teacher by SGD (seed 002).")(relu_command)
+simulate_app.command("som", help="Self-organising map: MiniSom's rules, Heskes', or the forum's topographic layer (seed 004). Defaults [T: ...; M: ...]: T for rule topographic (the forum's setup), M for online, batch, heskes (MiniSom's).")(som_command)
 
 
 def _version(value: bool):

@@ -43,6 +43,16 @@ def plot_final(ds, ax, replica=0):
     ax.set_title(picture.title(last) or "", fontsize=9)
 
 
+def _flow_panels(ds):
+    """The flow's own ``plot_panels(ds, fig, replica)`` from its picture module, if it has one."""
+    from importlib import import_module
+
+    try:
+        return getattr(import_module(f"dyn.flows.{ds.attrs.get('flow')}.picture"), "plot_panels", None)
+    except ImportError:
+        return None
+
+
 def plot(ds, path=None, *, replica=0, ax=None):
     """Loss curves beside the final positions; returns the Figure (saved atomically to ``path`` if given).
 
@@ -53,18 +63,25 @@ def plot(ds, path=None, *, replica=0, ax=None):
 
     if path is not None and Path(path).suffix.lower() not in FORMATS:
         raise UsageError(f"cannot write {path}: plots are {', '.join(FORMATS)}")
-    if ax is None:
+    panels = _flow_panels(ds) if ax is None else None
+    if panels is not None:  # the flow draws its own figure (som: QE/TE curves, U-matrix, map)
+        fig = Figure(figsize=(16, 5))
+        FigureCanvasAgg(fig)
+        panels(ds, fig, replica)
+        fig.tight_layout()
+    elif ax is None:
         fig = Figure(figsize=(11, 5))
         FigureCanvasAgg(fig)
         axes = fig.subplots(1, 2)
     else:
         axes = list(ax) if np.iterable(ax) else [ax]
         fig = axes[0].get_figure()
-    plot_losses(ds, axes[0])
-    if len(axes) > 1:
-        plot_final(ds, axes[1], replica)
-    if ax is None:
-        fig.tight_layout()
+    if panels is None:
+        plot_losses(ds, axes[0])
+        if len(axes) > 1:
+            plot_final(ds, axes[1], replica)
+        if ax is None:
+            fig.tight_layout()
     if path is not None:
         with atomic_path(path) as tmp:
             fig.savefig(tmp, format=Path(path).suffix[1:].lower())

@@ -151,14 +151,29 @@ def spread(sep, rows, cols, FA, FB, H, Z, out, tmp):
                         dst[q] += f * src[q]
 
 
+@njit(cache=True)
+def first_of_equal_norms(d2, c, best):
+    """MiniSom takes the first argmin of the norms sqrt(d2): an earlier unit whose squared distance
+    differs from the best by rounding only may share its norm."""
+    near = best * (1.0 + 1e-15)
+    if near > best:
+        s = math.sqrt(best)
+        for k in range(c):
+            if d2[k, 0] <= near and math.sqrt(d2[k, 0]) == s:
+                return k
+    return c
+
+
 @njit(cache=True, nogil=True)
 def run_online(w, X, order, frame_steps, step0, T, lr0, lr_code, sigma0, sg_code, code, heskes,
                gi, gj, gx, gy, periods, sep, rows, cols, snap, slot0):
     """Online Kohonen (MiniSom's ``train``/``update``) or Heskes' rule, one sample a step.
 
+    The weights are worked on transposed (D, K), so that the loops over units are contiguous.
     Returns -1, or the global step whose distance to the winner was not finite.
     """
     K, D = w.shape
+    wt = np.ascontiguousarray(w.T)
     h = np.empty(K)
     fa = np.empty(rows)
     fb = np.empty(cols)
@@ -169,26 +184,30 @@ def run_online(w, X, order, frame_steps, step0, T, lr0, lr_code, sigma0, sg_code
     H = np.empty((K, K) if not sep else (1, 1))
     tmp = np.empty((K, 1))
     s = 0
+    status = -1
     for f in range(frame_steps.shape[0]):
         for _ in range(frame_steps[f]):
             t = step0 + s
             eta = decay(lr_code, lr0, t, T)
             sig = decay(sg_code, sigma0, t, T)
             x = X[order[s]]
+            d2[:, 0] = 0.0
+            for q in range(D):
+                xq = x[q]
+                row = wt[q]
+                for k in range(K):
+                    diff = xq - row[k]
+                    d2[k, 0] += diff * diff
             c = 0
-            best = np.inf
-            for k in range(K):
-                acc = 0.0
-                for q in range(D):
-                    diff = x[q] - w[k, q]
-                    acc += diff * diff
-                dist = math.sqrt(acc)
-                d2[k, 0] = acc
-                if dist < best:
-                    best = dist
+            best = d2[0, 0]
+            for k in range(1, K):
+                if d2[k, 0] < best:
+                    best = d2[k, 0]
                     c = k
             if not math.isfinite(best):
-                return t + 1
+                status = t + 1
+                break
+            c = first_of_equal_norms(d2, c, best)
             if heskes:  # the winner minimises sum_j h(k, j) |x - w_j|^2
                 neighbour_tables(code, gi, gj, gx, gy, periods, sep, rows, cols, sig, FA, FB, H)
                 spread(sep, rows, cols, FA, FB, H, d2, e, tmp)
@@ -196,14 +215,31 @@ def run_online(w, X, order, frame_steps, step0, T, lr0, lr_code, sigma0, sg_code
                 for k in range(1, K):
                     if e[k, 0] < e[c, 0]:
                         c = k
-            neighbour_row(code, c, gi, gj, gx, gy, periods, sep, rows, cols, sig, fa, fb, h)
-            for k in range(K):
-                g = h[k] * eta
-                for q in range(D):
-                    w[k, q] += g * (x[q] - w[k, q])
+            if sep:  # h = fa[i] fb[j]: rows + cols evaluations
+                for i in range(rows):
+                    fa[i] = axis_factor(code, wrap(float(i - gi[c]), periods[2]), sig)
+                for j in range(cols):
+                    fb[j] = axis_factor(code, wrap(float(j - gj[c]), periods[3]), sig)
+                for i in range(rows):
+                    for j in range(cols):
+                        h[i * cols + j] = (fa[i] * fb[j]) * eta
+            else:
+                neighbour_row(code, c, gi, gj, gx, gy, periods, sep, rows, cols, sig, fa, fb, h)
+                for k in range(K):
+                    h[k] = h[k] * eta
+            for q in range(D):
+                xq = x[q]
+                row = wt[q]
+                for k in range(K):
+                    row[k] += h[k] * (xq - row[k])
             s += 1
-        snap[slot0 + f] = w
-    return -1
+        if status >= 0:
+            break
+        for k in range(K):
+            for q in range(D):
+                snap[slot0 + f, k, q] = wt[q, k]
+    w[:, :] = wt.T
+    return status
 
 
 @njit(cache=True, nogil=True)
@@ -214,6 +250,7 @@ def run_batch(w, X, frame_steps, step0, T, lr0, lr_code, sigma0, sg_code, code,
     n = X.shape[0]
     chunk = min(n, 2048)
     G = np.empty((chunk, K))
+    wT = np.empty((D, K))
     xsq = np.empty(n)
     for b in range(n):
         acc = 0.0
@@ -243,11 +280,13 @@ def run_batch(w, X, frame_steps, step0, T, lr0, lr_code, sigma0, sg_code, code,
                 wsq[k] = acc
             Xsum[:, :] = 0.0
             cnt[:, :] = 0.0
-            wT = w.T
+            for k in range(K):
+                for q in range(D):
+                    wT[q, k] = w[k, q]
             for lo in range(0, n, chunk):
                 hi = min(n, lo + chunk)
                 Gc = G[:hi - lo]
-                Gc[:, :] = np.dot(X[lo:hi], wT)
+                np.dot(X[lo:hi], wT, Gc)
                 for b in range(hi - lo):
                     c = 0
                     best = np.inf
@@ -287,6 +326,7 @@ def run_topographic(w, buf, X, order, frame_steps, step0, T, lr0, lr_code, sigma
     """
     K, D = w.shape
     What = np.empty((K, D))
+    WT = np.empty((D, K))
     nw = np.empty(K)
     wsq = np.empty(K)
     Zb = np.empty((B, D))
@@ -319,6 +359,7 @@ def run_topographic(w, buf, X, order, frame_steps, step0, T, lr0, lr_code, sigma
                 for q in range(D):
                     v = w[k, q] / nk
                     What[k, q] = v
+                    WT[q, k] = v
                     acc += v * v
                 wsq[k] = acc
             base = s * B
@@ -334,7 +375,7 @@ def run_topographic(w, buf, X, order, frame_steps, step0, T, lr0, lr_code, sigma
                     Zb[b, q] = v
                     acc += v * v
                 zsq[b] = acc
-            G[:, :] = np.dot(Zb, What.T)
+            np.dot(Zb, WT, G)
             Zsum[:, :] = 0.0
             small[:, :] = 0.0  # column 0: winners per unit; column 1: sum of |z|^2 per winner
             for b in range(B):
