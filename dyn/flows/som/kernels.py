@@ -512,3 +512,99 @@ def advance_topographic_serial(W, BUF, X, order, frame_steps, step0, T, lr0, lr_
         _topographic_replica(r, W, BUF, X, order, frame_steps, step0, T, lr0, lr_code, sigma0, sg_code, code,
                              momentum, B, normalize, project, gi, gj, gx, gy, periods, sep, rows, cols, snap,
                              loss_rec, slot0, diverged_at)
+
+
+@njit(cache=True, nogil=True)
+def measure_snapshot(w, X, xsq, H, adj, out):
+    """out = (QE, TE, topographic loss, Heskes energy) of weights w (K, D) on data X (n, D).
+
+    Distances as MiniSom expands them, sqrt(max(0, |x|^2 + |w|^2 - 2 x.w)); the two best units by
+    those distances; the Heskes energy through sum_k h(c, k) |x - w_k|^2 = |x|^2 s_c + q_c - 2 x.m_c
+    with s = H 1, q = H |w|^2, m = H w.
+    """
+    K, D = w.shape
+    n = X.shape[0]
+    wsq = np.empty(K)
+    WT = np.empty((D, K))
+    for k in range(K):
+        acc = 0.0
+        for q in range(D):
+            acc += w[k, q] * w[k, q]
+            WT[q, k] = w[k, q]
+        wsq[k] = acc
+    M = np.dot(H, w)
+    MT = np.ascontiguousarray(M.T)
+    hs = np.empty(K)
+    hq = np.empty(K)
+    for c in range(K):
+        a = 0.0
+        b = 0.0
+        for k in range(K):
+            a += H[c, k]
+            b += H[c, k] * wsq[k]
+        hs[c] = a
+        hq[c] = b
+    chunk = min(n, 1024)
+    G = np.empty((chunk, K))
+    G2 = np.empty((chunk, K))
+    d2 = np.empty(K)
+    qe = 0.0
+    te = 0.0
+    loss = 0.0
+    energy = 0.0
+    for lo in range(0, n, chunk):
+        hi = min(n, lo + chunk)
+        Gc = G[:hi - lo]
+        G2c = G2[:hi - lo]
+        np.dot(X[lo:hi], WT, Gc)
+        np.dot(X[lo:hi], MT, G2c)
+        for b in range(hi - lo):
+            x = X[lo + b]
+            c1 = 0
+            best = np.inf
+            for k in range(K):
+                v = max(0.0, -2.0 * Gc[b, k] + xsq[lo + b] + wsq[k])
+                d2[k] = v
+                if v < best:
+                    best = v
+                    c1 = k
+            c2 = -1
+            second = np.inf
+            for k in range(K):
+                if k != c1 and d2[k] < second:
+                    second = d2[k]
+                    c2 = k
+            acc = 0.0
+            for q in range(D):
+                diff = x[q] - w[c1, q]
+                acc += diff * diff
+            qe += math.sqrt(acc)
+            if c2 >= 0 and not adj[c1, c2]:
+                te += 1.0
+            acc = 0.0
+            for k in range(K):
+                acc += H[c1, k] * d2[k]
+            loss += acc
+            low = np.inf
+            for c in range(K):
+                v = xsq[lo + b] * hs[c] + hq[c] - 2.0 * G2c[b, c]
+                if v < low:
+                    low = v
+            energy += low
+    out[0] = qe / n
+    out[1] = te / n
+    out[2] = loss / n
+    out[3] = energy / n
+
+
+@njit(cache=True, parallel=True, nogil=True)
+def measure_many(W, X, xsq, H, which, adj, out):
+    """measure_snapshot for snapshots W (N, K, D), with the neighbourhood H[which[i]]; NaN weights skipped."""
+    for i in prange(W.shape[0]):
+        ok = True
+        for k in range(W.shape[1]):
+            for q in range(W.shape[2]):
+                if not math.isfinite(W[i, k, q]):
+                    ok = False
+        if ok:
+            measure_snapshot(W[i], X, xsq, H[which[i]], adj, out[i])

@@ -36,6 +36,11 @@ VARIABLES = {
 }
 
 
+def _norms(w):
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverged replica's weights may overflow
+        return np.linalg.norm(w, axis=-1).mean(-1)
+
+
 def to_dataset(cfg, rec, x, grid, code, clocks, diverged_at, status, buf):
     """Assemble the run's Dataset; ``rec`` arrays are (replica, time, ...)."""
     w = rec["w"]
@@ -48,7 +53,7 @@ def to_dataset(cfg, rec, x, grid, code, clocks, diverged_at, status, buf):
         "topographic_error": (lead, te),
         "topographic_loss": (lead, loss),
         "heskes_energy": (lead, energy),
-        "weight_norm": (lead, np.linalg.norm(w, axis=-1).mean(-1)),
+        "weight_norm": (lead, _norms(w)),
         "sigma": (("time",), sigma),
         "lr": (("time",), lr),
         "data": (("sample", "dim"), x),
