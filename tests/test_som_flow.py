@@ -183,3 +183,53 @@ def test_divergence_is_reported():
                       momentum=0.0, normalize=False)
     assert ds.attrs["status"].startswith("diverged at step")
     assert int(ds.diverged_at) > 0 and np.isnan(ds.w.values[-1]).all()
+
+
+def _h(rows, cols, name, sigma, topology="rectangular", toroidal=False, rule="online"):
+    from dyn.flows.som.grid import make_grid
+    from dyn.flows.som.job import neighbourhood_code
+    from dyn.flows.som.measure import neighbourhood_matrix
+
+    cfg = SomConfig(rule=rule, rows=rows, cols=cols, neighbourhood=name, topology=topology, toroidal=toroidal)
+    return neighbourhood_matrix(make_grid(rows, cols, topology, toroidal), neighbourhood_code(cfg), sigma)
+
+
+def test_toroidal_grid_wraps_neighbourhoods_and_topographic_error():
+    from dyn.flows.som.grid import adjacent, make_grid
+
+    H = _h(4, 5, "gaussian", 1.0, toroidal=True)
+    assert H[0, 4] == pytest.approx(H[0, 1]) and H[0, 15] == pytest.approx(H[0, 5])  # (0,0)-(0,4), (0,0)-(3,0)
+    assert _h(4, 5, "gaussian", 1.0)[0, 4] < 1e-3
+    assert adjacent(make_grid(4, 5, toroidal=True))[0, 19] and not adjacent(make_grid(4, 5))[0, 19]
+    hexa = _h(4, 6, "gaussian", 1.0, "hexagonal", True)
+    np.testing.assert_allclose(hexa, hexa.T)
+    assert np.isclose(hexa.sum(1), hexa.sum(1)[0]).all()  # every unit sees the same torus
+
+
+def test_heskes_rule_matches_numpy_reference():
+    rng = np.random.default_rng(8)
+    x, w0 = rng.uniform(-1, 1, (30, 2)), rng.normal(0, 0.3, (12, 2))
+    steps, sigma0, lr0 = 25, 1.5, 0.4
+    ds = dyn.simulate("som", rule="heskes", rows=3, cols=4, data=x, init=w0, steps=steps, sigma=sigma0, lr=lr0,
+                      topology="hexagonal")
+    w = w0.copy()
+    for t in range(steps):
+        sig, eta = sigma0 / (1 + t / (steps / 2)), lr0 / (1 + t / (steps / 2))
+        H = _h(3, 4, "gaussian", sig, "hexagonal")
+        xi = x[t % len(x)]
+        c = np.argmin(H @ ((xi - w) ** 2).sum(1))
+        w = w + (H[c] * eta)[:, None] * (xi - w)
+    np.testing.assert_allclose(ds.w[-1], w, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("topology, neighbourhood", [("hexagonal", "gaussian"), ("rectangular", "mexican_hat")])
+def test_topographic_rule_on_the_general_neighbourhood_path(topology, neighbourhood):
+    from dyn.flows.som import theory as th
+
+    rng = np.random.default_rng(9)
+    z, w0 = rng.random((16, 5)), rng.normal(0, 0.5, (12, 5))
+    ds = dyn.simulate("som", rule="topographic", rows=3, cols=4, data=z, init=w0, steps=1, batch=16, lr=0.02,
+                      momentum=0.0, sigma=1.2, topology=topology, neighbourhood=neighbourhood)
+    H = _h(3, 4, neighbourhood, 1.2, topology, rule="topographic")
+    expected = w0 - 0.02 * th.forum_gradient(w0, z, H, th.winners(w0, z))
+    np.testing.assert_allclose(ds.w[-1], expected, rtol=0, atol=1e-13)
