@@ -233,3 +233,26 @@ def test_topographic_rule_on_the_general_neighbourhood_path(topology, neighbourh
     H = _h(3, 4, neighbourhood, 1.2, topology, rule="topographic")
     expected = w0 - 0.02 * th.forum_gradient(w0, z, H, th.winners(w0, z))
     np.testing.assert_allclose(ds.w[-1], expected, rtol=0, atol=1e-13)
+
+
+def test_results_do_not_depend_on_the_thread_count():
+    import numba
+
+    before = numba.get_num_threads()
+    opts = dict(rule="topographic", rows=4, cols=5, dim=8, n=100, batch=16, steps=20, replicas=3)
+    try:
+        numba.set_num_threads(1)
+        one = dyn.simulate("som", **opts)
+        numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
+        two = dyn.simulate("som", **opts)
+    finally:
+        numba.set_num_threads(before)
+    np.testing.assert_array_equal(one.w, two.w)
+    np.testing.assert_array_equal(one.heskes_energy, two.heskes_energy)
+
+
+def test_help_states_the_rule_dependent_defaults(run_cli):
+    code, out, err = run_cli("simulate", "som", "--help")
+    assert code == 0
+    text = " ".join(out.split())
+    assert "[T: 20; M: 10]" in text and "[T: 0.001; M: 0.5]" in text and "T for rule topographic" in text
