@@ -81,7 +81,7 @@ def test_data_sets_and_files(tmp_path):
 
 def test_digits_from_scikit_learn():
     pytest.importorskip("sklearn")
-    ds = dyn.simulate("som", data="digits", steps=300, rows=4, cols=4, weights_init="sample")
+    ds = dyn.simulate("som", data="digits", steps=100, rows=4, cols=4, weights_init="sample")
     assert ds.data.shape == (1797, 64) and float(ds.data.max()) == 1.0
     assert float(ds.quantization_error[-1]) < float(ds.quantization_error[0])
 
