@@ -1,7 +1,8 @@
 """The som flow's picture: the map as a mesh (units joined to their grid neighbours) over the data.
 
-In D = 2 the plane is the data's; for D >= 3 everything is projected on the data's top two principal
-directions (for the forum's layer, the L2-normalised weights: the vectors its loss compares). The data
+In D = 2 the plane is the data's; for D >= 3 everything is projected on the top two principal
+directions of the final map's weights (an organised map is close to a 2-D sheet, so its own plane
+shows whether it unfolded) (for the forum's layer, the L2-normalised weights: the vectors its loss compares). The data
 are drawn once, in the static layer; the mesh is one NaN-separated line (an overlay), the units dots.
 ``plot_panels`` is ``dyn plot``'s figure for som runs: QE/TE (and loss) curves, the U-matrix, the map.
 """
@@ -36,10 +37,11 @@ def plane(ds):
             ("w[0]", "")
     if D == 2:
         return w, x, ("w[0]", "w[1]")
-    mean = x.mean(0)
-    _, _, vt = np.linalg.svd(x - mean, full_matrices=False)
+    last = w[-1][np.isfinite(w[-1]).all(1)] if np.isfinite(w[-1]).any() else x
+    mean = last.mean(0)
+    _, _, vt = np.linalg.svd(last - mean, full_matrices=False)  # the final map's own plane
     basis = vt[:2].T
-    return (w - mean) @ basis, (x - mean) @ basis, ("principal direction 1", "principal direction 2")
+    return (w - mean) @ basis, (x - mean) @ basis, ("final map's principal direction 1", "principal direction 2")
 
 
 class Picture:
