@@ -6,7 +6,9 @@
 (b) the forum's topographic step, 20 x 20, D = 128, batch 1024: its PyTorch code on the CPU as written
     (float32, forward + backward + SGD step) vs dyn's kernel in float64 (target >= 2x);
 (c) batch-map epochs on 16,000 x 300 data, 20 x 20 map: MiniSom's ``train_batch_offline`` vs dyn
-    (and somoclu's batch training when it is installed).
+    (and somoclu's batch training when it is installed);
+(d) the forum's default run end to end (300 batches, and QE/TE/loss/energy on the 2,000 points at each
+    of the 301 snapshots).
 dyn times are warm runs of ``dyn.simulate`` with the measures (QE, TE, energies) left out of the timing
 by timing the kernel calls alone (``dyn.engine.runner.run`` on the job, then discarding the Dataset).
 """
@@ -149,6 +151,13 @@ def main():
     except Exception as err:  # somoclu installs without its compiled library where the build fails
         print(f"somoclu cannot train here ({type(err).__name__}): its row skipped")
     row("(c) dyn batch map, /epoch", t_batch, t_off)
+
+    # (d) the forum's default run end to end in Python: 300 batches, measures on 301 snapshots
+    import dyn
+
+    dyn.simulate("som", rule="topographic", steps=2)
+    t_all = best(lambda: dyn.simulate("som", rule="topographic"), repeat=1)
+    row("(d) dyn.simulate('som', rule='topographic'), with measures", t_all)
 
 
 if __name__ == "__main__":
