@@ -525,15 +525,17 @@ def measure_snapshot(w, X, xsq, H, adj, out):
     K, D = w.shape
     n = X.shape[0]
     wsq = np.empty(K)
-    WT = np.empty((D, K))
+    WMT = np.empty((D, 2 * K))  # [w^T | (H w)^T]: one product gives x.w_k and x.m_c
     for k in range(K):
         acc = 0.0
         for q in range(D):
             acc += w[k, q] * w[k, q]
-            WT[q, k] = w[k, q]
+            WMT[q, k] = w[k, q]
         wsq[k] = acc
     M = np.dot(H, w)
-    MT = np.ascontiguousarray(M.T)
+    for k in range(K):
+        for q in range(D):
+            WMT[q, K + k] = M[k, q]
     hs = np.empty(K)
     hq = np.empty(K)
     for c in range(K):
@@ -545,8 +547,7 @@ def measure_snapshot(w, X, xsq, H, adj, out):
         hs[c] = a
         hq[c] = b
     chunk = min(n, 1024)
-    G = np.empty((chunk, K))
-    G2 = np.empty((chunk, K))
+    G = np.empty((chunk, 2 * K))
     d2 = np.empty(K)
     qe = 0.0
     te = 0.0
@@ -555,9 +556,7 @@ def measure_snapshot(w, X, xsq, H, adj, out):
     for lo in range(0, n, chunk):
         hi = min(n, lo + chunk)
         Gc = G[:hi - lo]
-        G2c = G2[:hi - lo]
-        np.dot(X[lo:hi], WT, Gc)
-        np.dot(X[lo:hi], MT, G2c)
+        np.dot(X[lo:hi], WMT, Gc)
         for b in range(hi - lo):
             x = X[lo + b]
             c1 = 0
@@ -587,7 +586,7 @@ def measure_snapshot(w, X, xsq, H, adj, out):
             loss += acc
             low = np.inf
             for c in range(K):
-                v = xsq[lo + b] * hs[c] + hq[c] - 2.0 * G2c[b, c]
+                v = xsq[lo + b] * hs[c] + hq[c] - 2.0 * Gc[b, K + c]
                 if v < low:
                     low = v
             energy += low
