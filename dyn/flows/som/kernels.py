@@ -124,31 +124,19 @@ def neighbourhood_matrix(code, gi, gj, gx, gy, periods, sigma):
 
 @njit(cache=True)
 def spread(sep, rows, cols, FA, FB, H, Z, out, tmp):
-    """out[k] = sum_c h(c, k) Z[c] (Z: (K, m)); tmp: (K, m) scratch for the separable path."""
+    """out[k] = sum_c h(c, k) Z[c] (Z: (K, m) C-contiguous); tmp: (K, m) scratch for the separable path.
+
+    Separable: along the columns tmp[(a, j)] = sum_b FB[b, j] Z[(a, b)] (one small product per row a),
+    then along the rows out[(i, j)] = sum_a FA[a, i] tmp[(a, j)] (one product). The factor tables are
+    symmetric (functions of |index difference|), so FB and FA serve as their own transposes.
+    """
     m = Z.shape[1]
     if not sep:
-        out[:, :] = np.dot(H.T, Z)
+        np.dot(H, Z, out)  # H is symmetric
         return
-    tmp[:, :] = 0.0
-    for a in range(rows):  # along the columns: tmp[(a, j)] = sum_b FB[b, j] Z[(a, b)]
-        for b in range(cols):
-            zb = Z[a * cols + b]
-            for j in range(cols):
-                f = FB[b, j]
-                if f != 0.0:
-                    row = tmp[a * cols + j]
-                    for q in range(m):
-                        row[q] += f * zb[q]
-    out[:, :] = 0.0
-    for a in range(rows):  # along the rows: out[(i, j)] = sum_a FA[a, i] tmp[(a, j)]
-        for i in range(rows):
-            f = FA[a, i]
-            if f != 0.0:
-                for j in range(cols):
-                    src = tmp[a * cols + j]
-                    dst = out[i * cols + j]
-                    for q in range(m):
-                        dst[q] += f * src[q]
+    for a in range(rows):
+        np.dot(FB, Z[a * cols:(a + 1) * cols], tmp[a * cols:(a + 1) * cols])
+    np.dot(FA, tmp.reshape((rows, cols * m)), out.reshape((rows, cols * m)))
 
 
 @njit(cache=True)
@@ -332,6 +320,7 @@ def run_topographic(w, buf, X, order, frame_steps, step0, T, lr0, lr_code, sigma
     Zb = np.empty((B, D))
     zsq = np.empty(B)
     G = np.empty((B, K))
+    dist = np.empty(K)
     Zsum = np.empty((K, D))
     A = np.empty((K, D))
     tmpD = np.empty((K, D))
@@ -379,13 +368,11 @@ def run_topographic(w, buf, X, order, frame_steps, step0, T, lr0, lr_code, sigma
             Zsum[:, :] = 0.0
             small[:, :] = 0.0  # column 0: winners per unit; column 1: sum of |z|^2 per winner
             for b in range(B):
-                c = 0
-                best = np.inf
-                for k in range(K):
-                    v = zsq[b] + wsq[k] - 2.0 * G[b, k]
-                    if v < best:
-                        best = v
-                        c = k
+                zb = zsq[b]
+                row = G[b]
+                for k in range(K):  # a branch-free pass (vectorises), then the first argmin
+                    dist[k] = zb + wsq[k] - 2.0 * row[k]
+                c = np.argmin(dist)
                 small[c, 0] += 1.0
                 small[c, 1] += zsq[b]
                 for q in range(D):
