@@ -14,6 +14,7 @@ import typer
 
 from dyn.cli.relu import relu_command
 from dyn.cli.sphere import sphere_command
+from dyn.cli.som import som_command
 from dyn.cli.study import study_app
 
 app = typer.Typer(name="dyn", help="Training dynamics of neural networks as particle flows.",
@@ -24,6 +25,7 @@ simulate_app = typer.Typer(help="Simulate a flow; writes FLOW.nc and FLOW.gif.",
 app.add_typer(simulate_app, name="simulate")
 simulate_app.command("relu", help="Two-layer ReLU student learning a teacher by SGD (seed 002).")(relu_command)
 simulate_app.command("sphere", help="Unit vectors by projected or Riemannian descent (seed 000).")(sphere_command)
+simulate_app.command("som", help="Self-organising map: MiniSom's rules, Heskes', or the forum's topographic layer (seed 004). Defaults [T: ...; M: ...]: T for rule topographic (the forum's setup), M for online, batch, heskes (MiniSom's).")(som_command)
 app.add_typer(study_app, name="study")
 
 

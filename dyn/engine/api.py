@@ -15,9 +15,11 @@ def simulate(flow, *, progress=False, **options):
     of an earlier run: the result is then its next ``frames`` frames, whose coordinates continue.
     """
     spec = get_flow(flow)
-    arrays = {k: options.pop(k) for k in spec.arrays if options.get(k) is not None}
+    # an array option given as a string is a config option of the same name (som: data="ring")
+    arrays = {k: options.pop(k) for k in spec.arrays if options.get(k) is not None and not isinstance(options[k], str)}
     for k in spec.arrays:
-        options.pop(k, None)
+        if not isinstance(options.get(k), str):
+            options.pop(k, None)
     init = arrays.get("init")
     if init is not None and hasattr(init, "data_vars"):
         if init.attrs.get("flow") != spec.name:

@@ -8,6 +8,7 @@ unbroken run would have drawn, because each frame's draws depend only on (seed, 
 import numpy as np
 
 TEACHER, INIT, DATA, TRAIN, TEST = 1, 2, 3, 4, 5
+ORDER = 6  # sample order of an epoch (shuffled passes over a fixed data set)
 
 
 def stream(*name):

@@ -4,7 +4,7 @@ from importlib import import_module
 
 from dyn.errors import UsageError
 
-_FLOWS = {"relu": "dyn.flows.relu", "sphere": "dyn.flows.sphere"}
+_FLOWS = {"relu": "dyn.flows.relu", "som": "dyn.flows.som", "sphere": "dyn.flows.sphere"}
 
 
 def flow_names():

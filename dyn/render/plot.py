@@ -43,29 +43,44 @@ def plot_final(ds, ax, replica=0):
     ax.set_title(picture.title(last) or "", fontsize=9)
 
 
-def plot(ds, path=None, *, replica=0, ax=None):
-    """Loss curves beside the final positions, or the panels of the flow's picture (``plot_panels(axes)``);
-    returns the Figure (saved atomically to ``path`` if given).
+def flow_panels(ds):
+    """``(plot_panels, n)`` of the flow's picture module, or None: a flow may draw its own ``dyn plot``.
 
-    ``ax``: one Axes (losses only) or a pair (losses, positions), to compose with other plots.
+    ``plot_panels(ds, axes, replica)`` draws into ``n = PANELS`` axes (sphere: loss and angles over
+    time; som: QE/TE curves, U-matrix, map); flows without it get loss curves beside final positions.
+    """
+    from importlib import import_module
+
+    try:
+        module = import_module(f"dyn.flows.{ds.attrs.get('flow')}.picture")
+    except ImportError:
+        return None
+    panels = getattr(module, "plot_panels", None)
+    return None if panels is None else (panels, getattr(module, "PANELS", 2))
+
+
+def plot(ds, path=None, *, replica=0, ax=None):
+    """The flow's panels (default: loss curves beside the final positions); returns the Figure.
+
+    Saved atomically to ``path`` if given. ``ax``: Axes to draw into instead of a new figure (one
+    or a sequence), to compose with other plots.
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     if path is not None and Path(path).suffix.lower() not in FORMATS:
         raise UsageError(f"cannot write {path}: plots are {', '.join(FORMATS)}")
+    own = flow_panels(ds)
+    n = own[1] if own else 2
     if ax is None:
-        fig = Figure(figsize=(11, 5))
+        fig = Figure(figsize=(5.5 * n, 5))
         FigureCanvasAgg(fig)
-        axes = fig.subplots(1, 2)
+        axes = list(np.atleast_1d(fig.subplots(1, n)))
     else:
         axes = list(ax) if np.iterable(ax) else [ax]
         fig = axes[0].get_figure()
-    from dyn.render.animate import picture_of
-
-    panels = getattr(picture_of(ds, style="dyn", replica=replica), "plot_panels", None)
-    if panels is not None:  # the flow draws its own panels (e.g. the sphere: loss and angles over time)
-        panels(axes)
+    if own:
+        own[0](ds, axes, replica)
     else:
         plot_losses(ds, axes[0])
         if len(axes) > 1:

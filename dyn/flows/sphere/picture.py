@@ -106,24 +106,29 @@ class Picture:
         angle = math.degrees(float(self.ds["min_angle"].values[i]))
         return f"step {int(self.ds.step[i]):,}   loss {loss:.6g}   min angle {angle:.2f} deg"
 
-    def plot_panels(self, axes):
-        """``dyn plot``: the loss at every step, and the angles over time (degrees)."""
-        ds = self.ds
-        loss = ds["loss_iter"].values
-        axes[0].plot(ds["iteration"].values, loss, lw=1.0, color="tab:blue", label="loss (every step)")
-        if np.nanmin(loss) > 0:
-            axes[0].set_yscale("log")
-        axes[0].set_xlabel("step")
-        axes[0].set_ylabel("loss")
-        axes[0].legend(loc="upper right")
-        if len(axes) < 2:
-            return
-        ax, step = axes[1], ds["step"].values
-        if "theta" in ds:
-            theta = np.degrees(ds["theta"].transpose("time", ...).values.reshape(len(step), -1))
-            ax.plot(step, theta, lw=0.6, color="tab:orange", alpha=0.6)
-            ax.plot([], [], lw=0.6, color="tab:orange", label="theta (data point, vector)")
-        ax.plot(step, np.degrees(ds["min_angle"].values), lw=2.0, color="k", label="minimum angle between vectors")
-        ax.set_xlabel("step")
-        ax.set_ylabel("angle (degrees)")
-        ax.legend(loc="best", fontsize=8)
+
+PANELS = 2
+
+
+def plot_panels(ds, axes, replica=0):
+    """``dyn plot``: the loss at every step, and the angles over time (degrees)."""
+    if "replica" in ds.dims:
+        ds = ds.isel(replica=replica)
+    loss = ds["loss_iter"].values
+    axes[0].plot(ds["iteration"].values, loss, lw=1.0, color="tab:blue", label="loss (every step)")
+    if np.nanmin(loss) > 0:
+        axes[0].set_yscale("log")
+    axes[0].set_xlabel("step")
+    axes[0].set_ylabel("loss")
+    axes[0].legend(loc="upper right")
+    if len(axes) < 2:
+        return
+    ax, step = axes[1], ds["step"].values
+    if "theta" in ds:
+        theta = np.degrees(ds["theta"].transpose("time", ...).values.reshape(len(step), -1))
+        ax.plot(step, theta, lw=0.6, color="tab:orange", alpha=0.6)
+        ax.plot([], [], lw=0.6, color="tab:orange", label="theta (data point, vector)")
+    ax.plot(step, np.degrees(ds["min_angle"].values), lw=2.0, color="k", label="minimum angle between vectors")
+    ax.set_xlabel("step")
+    ax.set_ylabel("angle (degrees)")
+    ax.legend(loc="best", fontsize=8)

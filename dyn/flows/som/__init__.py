@@ -1,0 +1,40 @@
+"""The som flow: self-organising maps whose units are the particles (seed 004).
+
+Rules: ``online`` Kohonen and the ``batch`` map as MiniSom 2.3.6 computes them, ``heskes`` (the
+winner minimises the neighbourhood-weighted distance, a true gradient of an energy) and
+``topographic``, the forum's layer trained by SGD with momentum. Importing this package is cheap
+(the CLI reads the config for ``--help``); the kernels load on first use.
+"""
+
+from dyn.flows.base import Flow
+from dyn.flows.som.config import SomConfig
+
+
+def prepare(cfg, **arrays):
+    from dyn.flows.som.job import prepare as _prepare
+
+    return _prepare(cfg, **arrays)
+
+
+def resume(ds, **overrides):
+    from dyn.flows.som.job import resume as _resume
+
+    return _resume(ds, **overrides)
+
+
+def summary(ds):
+    qe, te = ds["quantization_error"], ds["topographic_error"]
+    return (f"{ds.attrs['rule']} {ds.attrs['rows']}x{ds.attrs['cols']}: QE {float(qe.isel(time=0).mean()):.3g} -> "
+            f"{float(qe.isel(time=-1).mean()):.3g}, TE {float(te.isel(time=-1).mean()):.3g}")
+
+
+def metrics(ds):
+    """Per-replica summaries a study keeps: final QE, TE, topographic loss, Heskes energy, weight norm."""
+    from dyn.analysis import final
+
+    return {f"final_{k}": final(ds, k) for k in ("quantization_error", "topographic_error", "topographic_loss",
+                                                 "heskes_energy", "weight_norm")}
+
+
+FLOW = Flow(name="som", config=SomConfig, prepare=prepare, resume=resume, arrays=("init", "data"),
+            summary=summary, metrics=metrics)

@@ -1,0 +1,160 @@
+"""Configuration of the som flow; the defaults follow the rule (the forum's layer, or MiniSom's).
+
+Options whose default depends on the rule are ``None`` until :meth:`SomConfig.validate` resolves
+them: ``topographic`` gets the forum's setup (20 x 20, ``sphere`` data in D = 128, lr 0.001,
+momentum 0.9, batch 1024, sigma 5, constant rates, inputs and weights L2-normalised in the loss,
+weights ~ N(0, 1/D)); ``online``, ``batch`` and ``heskes`` get MiniSom 2.3.6's (10 x 10 on the
+``ring``, D = 2, sigma 1, lr 0.5, asymptotic decays, weights ~ MiniSom's random init).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dyn.config import Config, choice, integer, real
+from dyn.errors import RunError, UsageError
+
+RULES = ("online", "topographic", "batch", "heskes")
+TOPOLOGIES = ("rectangular", "hexagonal")
+NEIGHBOURHOODS = ("gaussian", "mexican_hat", "bubble", "triangle")
+LR_DECAYS = ("constant", "asymptotic_decay", "inverse_decay_to_zero", "linear_decay_to_zero")
+SIGMA_DECAYS = ("constant", "asymptotic_decay", "inverse_decay_to_one", "linear_decay_to_one")
+BUILTIN_DATA = ("uniform", "ring", "blobs", "sphere", "digits")
+WEIGHTS_INITS = ("uniform", "normal", "sample")
+DEVICES = ("auto", "cpu", "cuda")
+
+# kernel codes (kernels.py reads these numbers)
+DECAY_CODES = {"constant": 0, "asymptotic_decay": 1, "inverse_decay_to_zero": 2, "linear_decay_to_zero": 3,
+               "inverse_decay_to_one": 4, "linear_decay_to_one": 5}
+NEIGHBOURHOOD_CODES = {"gaussian": 0, "mexican_hat": 1, "bubble": 2, "triangle": 3, "forum_gaussian": 4}
+
+FORUM = dict(rows=20, cols=20, data="sphere", dim=128, lr=0.001, momentum=0.9, batch=1024, sigma=5.0,
+             steps=300, lr_decay="constant", sigma_decay="constant", normalize=True, weights_init="normal")
+MINISOM = dict(rows=10, cols=10, data="ring", sigma=1.0, lr=0.5, lr_decay="asymptotic_decay",
+               sigma_decay="asymptotic_decay", normalize=False, weights_init="uniform")
+DEFAULT_STEPS = {"online": 20000, "heskes": 20000, "batch": 50}
+DEFAULT_N = 2000
+DEFAULT_DIM = {"uniform": 2, "ring": 2, "blobs": 2, "sphere": 3}
+
+
+@dataclass(frozen=True)
+class SomConfig(Config):
+    """A self-organising map of ``rows`` x ``cols`` units with weights in R^dim, trained by ``rule``.
+
+    ``steps`` counts samples (online, heskes), batches (topographic) or epochs (batch).
+    """
+
+    flow = "som"
+
+    rule: str = "online"
+    rows: int | None = None
+    cols: int | None = None
+    topology: str = "rectangular"
+    toroidal: bool = False
+    data: str | None = None
+    n: int | None = None
+    dim: int | None = None
+    steps: int | None = None
+    record_every: int | None = None
+    sigma: float | None = None
+    lr: float | None = None
+    lr_decay: str | None = None
+    sigma_decay: str | None = None
+    neighbourhood: str = "gaussian"
+    momentum: float | None = None
+    batch: int | None = None
+    normalize: bool | None = None
+    project: bool = False
+    weights_init: str | None = None
+    shuffle: bool = False
+    replicas: int = 1
+    seed: int = 0
+    data_seed: int = 0
+    device: str = "auto"
+
+    def validate(self):
+        choice("rule", self.rule, RULES)
+        topo = self.rule == "topographic"
+        base = FORUM if topo else MINISOM
+        for key in ("rows", "cols", "data", "sigma", "lr", "lr_decay", "sigma_decay", "normalize", "weights_init"):
+            if getattr(self, key) is None:
+                self._set(**{key: base[key]})
+        if self.steps is None:
+            self._set(steps=FORUM["steps"] if topo else DEFAULT_STEPS[self.rule])
+        for key in ("momentum", "batch"):
+            if getattr(self, key) is None:
+                self._set(**{key: FORUM[key] if topo else (0.0 if key == "momentum" else 1)})
+            elif not topo and getattr(self, key) != (0.0 if key == "momentum" else 1):
+                raise UsageError(f"{key} applies to rule 'topographic' only (rule is {self.rule!r})")
+        if not topo and (self.normalize or self.project):
+            raise UsageError(f"normalize and project apply to rule 'topographic' only (rule is {self.rule!r})")
+        self._set(
+            rows=integer("rows", self.rows, 1), cols=integer("cols", self.cols, 1),
+            steps=integer("steps", self.steps, 1), sigma=real("sigma", self.sigma, positive=True),
+            lr=real("lr", self.lr, positive=True), momentum=real("momentum", self.momentum),
+            batch=integer("batch", self.batch, 1), replicas=integer("replicas", self.replicas, 1),
+            seed=integer("seed", self.seed, 0), data_seed=integer("data_seed", self.data_seed, 0),
+            toroidal=_flag("toroidal", self.toroidal), normalize=_flag("normalize", self.normalize),
+            project=_flag("project", self.project), shuffle=_flag("shuffle", self.shuffle),
+        )
+        if self.rows * self.cols < 2:
+            raise UsageError("the map needs at least 2 units (rows x cols >= 2)")
+        if not 0.0 <= self.momentum < 1.0:
+            raise UsageError(f"momentum must be in [0, 1), got {self.momentum}")
+        if self.record_every is not None:
+            self._set(record_every=integer("record_every", self.record_every, 1))
+        choice("topology", self.topology, TOPOLOGIES)
+        choice("neighbourhood", self.neighbourhood, NEIGHBOURHOODS)
+        choice("lr_decay", self.lr_decay, LR_DECAYS)
+        choice("sigma_decay", self.sigma_decay, SIGMA_DECAYS)
+        choice("weights_init", self.weights_init, WEIGHTS_INITS)
+        choice("device", self.device, DEVICES)
+        if self.device == "cuda":
+            raise RunError("device 'cuda' is not available yet: the CUDA backend is a later release; use --device cpu")
+        if self.toroidal and self.topology == "hexagonal" and self.cols % 2:
+            raise UsageError("a toroidal hexagonal map needs an even number of cols (the row offsets alternate)")
+        if not isinstance(self.data, str) or not self.data:
+            raise UsageError("data must be a built-in set name or a .npy/.csv path (arrays go in data=)")
+        self._resolve_data()
+
+    def _resolve_data(self):
+        builtin = self.data in BUILTIN_DATA
+        if self.data == "array":  # dyn.simulate(..., data=ARRAY): n and dim are the array's
+            return
+        if not builtin and not self.data.lower().endswith((".npy", ".csv")):
+            raise UsageError(f"data must be one of {', '.join(BUILTIN_DATA)} or a .npy/.csv file; got {self.data!r}")
+        if self.n is not None:
+            if not builtin or self.data == "digits":
+                raise UsageError(f"n sets the size of a generated data set; {self.data!r} has its own size")
+            self._set(n=integer("n", self.n, 1))
+        elif builtin and self.data != "digits":
+            self._set(n=DEFAULT_N)
+        if self.dim is not None:
+            self._set(dim=integer("dim", self.dim, 1))
+            if self.data == "ring" and self.dim != 2:
+                raise UsageError(f"the ring is 2-D: dim must be 2, got {self.dim}")
+            if self.data == "digits" and self.dim != 64:
+                raise UsageError(f"digits are 8 x 8 images: dim must be 64, got {self.dim}")
+        elif builtin:
+            if self.data == "digits":
+                self._set(dim=64)
+            elif self.data == "sphere" and self.rule == "topographic":
+                self._set(dim=FORUM["dim"])
+            else:
+                self._set(dim=DEFAULT_DIM[self.data])
+
+    @property
+    def units(self):
+        return self.rows * self.cols
+
+    @property
+    def samples_per_step(self):
+        return self.batch if self.rule == "topographic" else 1
+
+
+def _flag(name, value):
+    if not isinstance(value, bool):
+        if value in (0, 1):
+            return bool(value)
+        raise UsageError(f"{name} must be true or false, got {value!r}")
+    return value

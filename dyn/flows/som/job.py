@@ -1,0 +1,82 @@
+"""A som run as the engine drives it: weights, sample order, records, clocks."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+
+from dyn.engine.steps import StepJob
+from dyn.errors import UsageError
+from dyn.flows.som import kernels
+from dyn.flows.som.config import DECAY_CODES, NEIGHBOURHOOD_CODES
+from dyn.flows.som.data import Order, data_of, initial_weights
+from dyn.flows.som.grid import grid_of
+from dyn.flows.som.record import to_dataset
+
+
+def neighbourhood_code(cfg):
+    """The kernels' code: the topographic rule's gaussian is the forum's exp(-d^2 / (2 sigma^2 + 1e-5))."""
+    if cfg.rule == "topographic" and cfg.neighbourhood == "gaussian":
+        return NEIGHBOURHOOD_CODES["forum_gaussian"]
+    return NEIGHBOURHOOD_CODES[cfg.neighbourhood]
+
+
+class SomJob(StepJob):
+    def __init__(self, cfg, x, w0):
+        K, D = w0.shape[1:]
+        super().__init__(cfg.steps, cfg.record_every, cfg.replicas, {"w": (K, D), "loss_train": ()})
+        self.cfg, self.x, self.grid = cfg, x, grid_of(cfg)
+        self.code = neighbourhood_code(cfg)
+        self.sep = (not self.grid.hexagonal) and self.code != NEIGHBOURHOOD_CODES["mexican_hat"]
+        self.w = np.ascontiguousarray(w0.copy())
+        self.buf = np.zeros_like(self.w)
+        self.rec["w"][:, 0] = w0
+        self.order = Order(len(x), cfg.samples_per_step, cfg.shuffle, cfg.seed + np.arange(cfg.replicas))
+
+    def inputs(self, lo, hi):
+        """The sample indices of local frames lo:hi (drawn here, outside the kernels); none for epochs."""
+        if self.cfg.rule == "batch":
+            return None
+        s0 = self.step_at(lo)
+        return np.ascontiguousarray(self.order.block(s0, self.step_at(hi) - s0))
+
+    def advance(self, lo, hi, order):
+        cfg, g = self.cfg, self.grid
+        steps = self.block_steps(lo, hi)
+        common = (self.step_at(lo), cfg.steps, cfg.lr, DECAY_CODES[cfg.lr_decay], cfg.sigma,
+                  DECAY_CODES[cfg.sigma_decay], self.code)
+        geometry = (g.gi, g.gj, g.gx, g.gy, g.periods, self.sep, g.rows, g.cols)
+        serial = self.replicas == 1
+        if cfg.rule == "batch":
+            kernel = kernels.advance_batch_serial if serial else kernels.advance_batch
+            kernel(self.w, self.x, steps, *common, *geometry, self.rec["w"], self.slot(lo), self.diverged_at)
+        elif cfg.rule == "topographic":
+            kernel = kernels.advance_topographic_serial if serial else kernels.advance_topographic
+            kernel(self.w, self.buf, self.x, order, steps, *common, cfg.momentum, cfg.batch, cfg.normalize,
+                   cfg.project, *geometry, self.rec["w"], self.rec["loss_train"], self.slot(lo), self.diverged_at)
+        else:
+            kernel = kernels.advance_online_serial if serial else kernels.advance_online
+            kernel(self.w, self.x, order, steps, *common, cfg.rule == "heskes", *geometry, self.rec["w"],
+                   self.slot(lo), self.diverged_at)
+
+    def finish(self, frames_done, status):
+        clocks = self.clocks(frames_done)
+        per_step = len(self.x) if self.cfg.rule == "batch" else self.cfg.samples_per_step
+        clocks["samples_seen"] = clocks["step"] * per_step
+        return to_dataset(self.cfg, self.records(frames_done), self.x, self.grid, self.code, clocks,
+                          self.diverged_at, status, self.buf)
+
+
+def prepare(cfg, *, init=None, data=None, start=None):
+    if start is not None:
+        raise UsageError("continuing a som run is not supported: run it again with more steps")
+    x = data_of(cfg, data)
+    cfg = copy.copy(cfg)  # record what the data turned out to be
+    cfg._set(data="array" if data is not None else cfg.data, n=len(x), dim=x.shape[1])
+    w0 = initial_weights(cfg, x, init)
+    return SomJob(cfg, x, w0)
+
+
+def resume(ds, **overrides):
+    raise UsageError("continuing a som run is not supported: run it again with more steps")

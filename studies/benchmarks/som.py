@@ -1,0 +1,190 @@
+"""Benchmark of the som flow against what a user would run instead, in one process.
+
+    python studies/benchmarks/som.py            # prints times and ratios
+
+(a) online Kohonen, 20 x 20 map, D = 2, 20,000 samples: MiniSom 2.3.6's ``train`` vs dyn (target >= 20x);
+(b) the forum's topographic step, 20 x 20, D = 128, batch 1024: its PyTorch code on the CPU as written
+    (float32, forward + backward + SGD step) vs dyn's kernel in float64 (target >= 2x);
+(c) batch-map epochs on 16,000 x 300 data, 20 x 20 map: MiniSom's ``train_batch_offline`` vs dyn
+    (and somoclu's batch training when it is installed);
+(d) the forum's default run end to end (300 batches, and QE/TE/loss/energy on the 2,000 points at each
+    of the 301 snapshots).
+dyn times are warm runs of ``dyn.simulate`` with the measures (QE, TE, energies) left out of the timing
+by timing the kernel calls alone (``dyn.engine.runner.run`` on the job, then discarding the Dataset).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests"))
+
+
+def best(fn, repeat=3):
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def row(name, seconds, baseline=None, target=None):
+    ratio = f"{baseline / seconds:8.1f}x" if baseline else " " * 9
+    goal = f"  (target {target})" if target else ""
+    print(f"{name:<58s}{seconds:10.4f} s {ratio}{goal}", flush=True)
+
+
+def kernel_time_data(x, repeat=3, **options):
+    from dyn.flows.som import FLOW, SomConfig
+
+    def once():
+        job = FLOW.prepare(SomConfig.from_kwargs(**options), data=x)
+        t = time.perf_counter()
+        job.advance(0, job.frames, job.inputs(0, job.frames))
+        return time.perf_counter() - t
+
+    once()
+    return min(once() for _ in range(repeat))
+
+
+def forum_step(steps=20):
+    """The forum's code as written (float32, CPU): a function running ``steps`` batches (forward, loss,
+    backward, SGD step each)."""
+    import torch
+    import torch.nn.functional as F
+    from torch import nn
+
+    class Topography(nn.Module):
+        def __init__(self, latent_dim=128, height=20, width=20, p_norm=2):
+            super().__init__()
+            self.latent_dim, self.height, self.width, self.p_norm = latent_dim, height, width, p_norm
+            locs = np.array(list(np.array([i, j]) for i in range(self.height) for j in range(self.width)))
+            self.locations = torch.from_numpy(locs).to(torch.float32)
+            self.lin_wts = nn.Parameter(data=torch.empty(self.height * self.width, self.latent_dim),
+                                        requires_grad=True)
+            self.lin_wts.data.normal_(mean=0.0, std=1 / np.sqrt(self.latent_dim))
+
+        def forward(self, z):
+            z = F.normalize(z, p=self.p_norm, dim=1)
+            pairwise_squaredl2dist = torch.square(torch.cdist(x1=z, x2=F.normalize(input=self.lin_wts,
+                                                              p=self.p_norm, dim=1), p=self.p_norm))
+            closest_indices = torch.argmin(pairwise_squaredl2dist, dim=1)
+            closest_2d_indices = self.locations[closest_indices]
+            l2_dist_squared_topo_neighb = torch.square(torch.cdist(x1=closest_2d_indices.to(torch.float32),
+                                                                   x2=self.locations, p=self.p_norm))
+            return l2_dist_squared_topo_neighb, pairwise_squaredl2dist
+
+    torch.manual_seed(0)
+    layer = Topography()
+    optimizer = torch.optim.SGD(params=layer.parameters(), lr=0.001, momentum=0.9)
+    batches = [torch.rand(1024, 128) for _ in range(steps)]
+
+    def run():
+        for z in batches:
+            optimizer.zero_grad()
+            l2_dist_squared_topo_neighb, pairwise_squaredl2dist = layer(z)
+            curr_sigma = torch.tensor(5.0)
+            topo_neighb = torch.exp(torch.div(torch.neg(l2_dist_squared_topo_neighb),
+                                              ((2.0 * torch.square(curr_sigma)) + 1e-5)))
+            loss_topo = (topo_neighb * pairwise_squaredl2dist).sum(dim=1).mean()
+            loss_topo.backward()
+            optimizer.step()
+
+    run()
+    return run
+
+
+def topographic_pair(rounds=7, steps=20):
+    """Seconds per step of the forum's code and of dyn's kernel, measured in alternation (best of each):
+    the machine is shared, so both sides see the same moments."""
+    from dyn.flows.som import FLOW, SomConfig
+
+    z = np.random.default_rng(1).random((1024 * steps, 128))
+    cfg = SomConfig.from_kwargs(rule="topographic", steps=steps, record_every=steps)
+
+    def dyn_run():
+        job = FLOW.prepare(cfg, data=z)
+        t = time.perf_counter()
+        job.advance(0, job.frames, job.inputs(0, job.frames))
+        return time.perf_counter() - t
+
+    try:
+        torch_run = forum_step(steps)
+    except ImportError:
+        torch_run = None
+        print("torch not installed: forum row skipped")
+    dyn_run()
+    t_torch, t_dyn = np.inf, np.inf
+    for _ in range(rounds):
+        if torch_run:
+            t = time.perf_counter()
+            torch_run()
+            t_torch = min(t_torch, time.perf_counter() - t)
+        t_dyn = min(t_dyn, dyn_run())
+    return (t_torch / steps if torch_run else None), t_dyn / steps
+
+
+def main():
+    import numba
+
+    print(f"machine: {os.cpu_count()} cores; numba threads {numba.get_num_threads()}")
+    try:
+        from minisom import MiniSom
+    except ImportError:
+        MiniSom = None
+        print("minisom not installed: MiniSom rows skipped (pip install minisom==2.3.6)")
+
+    # (a) online
+    steps = 20000
+    x = np.random.default_rng(0).uniform(-1, 1, (2000, 2))
+    t_dyn = kernel_time_data(x, rule="online", rows=20, cols=20, steps=steps)
+    t_ms = None
+    if MiniSom:
+        som = MiniSom(20, 20, 2, sigma=1.0, learning_rate=0.5, random_seed=0)
+        t_ms = best(lambda: som.train(x, 4000), repeat=1) * steps / 4000
+        row("(a) MiniSom train, 20x20, D=2, 20,000 samples", t_ms)
+    row("(a) dyn online, same", t_dyn, t_ms, ">= 20x")
+
+    # (b) topographic step
+    t_torch, t_topo = topographic_pair()
+    if t_torch:
+        row("(b) forum's PyTorch step (float32, CPU), 20x20 D=128 B=1024", t_torch)
+    row("(b) dyn topographic step (float64)", t_topo, t_torch, ">= 2x")
+
+    # (c) batch map
+    big = np.random.default_rng(2).random((16000, 300))
+    epochs = 3
+    t_batch = kernel_time_data(big, repeat=1, rule="batch", rows=20, cols=20, steps=epochs) / epochs
+    t_off = None
+    if MiniSom:
+        som = MiniSom(20, 20, 300, sigma=1.0, learning_rate=0.5, random_seed=0)
+        t_off = best(lambda: som.train_batch_offline(big, 1), repeat=1)
+        row("(c) MiniSom train_batch_offline, 16000x300, 20x20, /epoch", t_off)
+    try:
+        import somoclu
+
+        s = somoclu.Somoclu(20, 20, compactsupport=False, initialization="random")
+        t_sc = best(lambda: s.train(big.astype(np.float32), epochs=epochs), repeat=1) / epochs
+        row("(c) somoclu batch training, /epoch", t_sc)
+    except ImportError:
+        print("somoclu not installed: its row skipped")
+    except Exception as err:  # somoclu installs without its compiled library where the build fails
+        print(f"somoclu cannot train here ({type(err).__name__}): its row skipped")
+    row("(c) dyn batch map, /epoch", t_batch, t_off)
+
+    # (d) the forum's default run end to end in Python: 300 batches, measures on 301 snapshots
+    import dyn
+
+    dyn.simulate("som", rule="topographic", steps=2)
+    t_all = best(lambda: dyn.simulate("som", rule="topographic"), repeat=1)
+    row("(d) dyn.simulate('som', rule='topographic'), with measures", t_all)
+
+
+if __name__ == "__main__":
+    main()
