@@ -118,6 +118,10 @@ def main(argv=None):
     except KeyboardInterrupt:
         typer.echo("dyn: interrupted", err=True)
         return 130
+    except MemoryError:
+        typer.echo("dyn: error: out of memory: ask for a smaller run (fewer steps, snapshots, replicas or particles)",
+                   err=True)
+        return 1
     except typer.Exit as exc:
         return exc.exit_code
     except Exception as err:

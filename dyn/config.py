@@ -12,7 +12,7 @@ import json
 import math
 import numbers
 
-from dyn.errors import UsageError
+from dyn.errors import RunError, UsageError
 
 
 def integer(name, value, minimum=None):
@@ -83,9 +83,11 @@ class Config:
 
     @classmethod
     def from_json(cls, text):
+        """The config stored in a run's attrs; a damaged one is corrupt file content (RunError)."""
         try:
             data = json.loads(text)
-        except (TypeError, ValueError) as err:
-            raise UsageError(f"stored config is not valid JSON: {err}") from None
-        known = {k: v for k, v in data.items() if k in cls.field_names()}
-        return cls(**known)
+            if not isinstance(data, dict):
+                raise ValueError("not a JSON object")
+            return cls(**{k: v for k, v in data.items() if k in cls.field_names()})
+        except (TypeError, ValueError) as err:  # UsageError is a ValueError: a stored value that fails validation
+            raise RunError(f"the run's stored config is damaged: {err}") from None

@@ -1,9 +1,11 @@
 """The command line: one line and the right exit status for bad input, files never damaged."""
 
+import json
 import signal
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 import dyn
@@ -73,6 +75,19 @@ def test_simulate_writes_the_run_and_continues_it(run_cli, tmp_path):
     assert list(more.time.values) == list(range(11))
     whole = dyn.simulate("relu", frames=10, width=4)
     assert float(abs(more.w - whole.w).max()) == 0.0
+    assert json.loads(more.attrs["config"])["frames"] == 10 and more.attrs["continues"].startswith("relu.nc: completed")
+
+
+def test_a_continuation_that_diverges_says_so(run_cli, tmp_path):
+    """The joined file carries the continuation's status, diverged_at and config, and exits 1."""
+    run_cli("simulate", "relu", "--frames", "3", "--width", "4", "--no-gif", "-q")
+    code, out, err = run_cli("simulate", "relu", "--from", "relu.nc", "--frames", "5", "--lr", "1e200",
+                             "--radius", "1", "-o", "more.nc", "--no-gif", "-q", "--test-loss", "none")
+    assert code == 1 and out.startswith("diverged at step"), (out, err)
+    more = dyn.load(tmp_path / "more.nc")
+    assert more.attrs["status"].startswith("diverged at step") and int(more.diverged_at) > 0
+    assert json.loads(more.attrs["config"])["lr"] == 1e200
+    assert np.isfinite(more.w.isel(time=3)).all() and np.isnan(more.w.isel(time=-1)).all()
 
 
 def test_diverged_run_is_written_and_exits_1(run_cli, tmp_path):
@@ -109,3 +124,23 @@ def test_version_and_fast_help():
              "print(sorted(m for m in ('numpy', 'numba', 'xarray', 'matplotlib', 'scipy') if m in sys.modules))")
     heavy = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert heavy.stdout.strip() == "[]", heavy.stdout + heavy.stderr  # --help never loads the heavy stack
+
+
+@pytest.mark.parametrize("config", ['{"width": "x"}', "not json", "[1, 2]"])
+def test_continuing_a_run_whose_config_is_damaged_is_a_runtime_error(run_cli, tmp_path, config):
+    run_cli("simulate", "relu", "--frames", "2", "--width", "4", "--no-gif", "-q")
+    ds = dyn.load(tmp_path / "relu.nc")
+    ds.attrs["config"] = config
+    dyn.save(ds, tmp_path / "bad.nc")
+    code, out, err = run_cli("simulate", "relu", "--from", "bad.nc", "-o", "more.nc", "--no-gif", "-q")
+    assert code == 1 and one_line_error(err) and "stored config is damaged" in err, err
+    assert not (tmp_path / "more.nc").exists()
+
+
+def test_out_of_memory_is_one_line(run_cli, monkeypatch):
+    def no_memory(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(dyn.engine.runner, "run", no_memory)
+    code, out, err = run_cli("simulate", "relu", "--frames", "2", "--no-gif", "-q")
+    assert code == 1 and one_line_error(err) and "out of memory" in err, err

@@ -3,20 +3,8 @@
 Importing this package is cheap (the CLI reads the config for ``--help``); the kernels load on first use.
 """
 
-from dyn.flows.base import Flow
+from dyn.flows.base import Flow, lazy
 from dyn.flows.relu.config import ReluConfig
-
-
-def prepare(cfg, **arrays):
-    from dyn.flows.relu.job import prepare as _prepare
-
-    return _prepare(cfg, **arrays)
-
-
-def resume(ds, **overrides):
-    from dyn.flows.relu.job import resume as _resume
-
-    return _resume(ds, **overrides)
 
 
 def summary(ds):
@@ -33,5 +21,6 @@ def metrics(ds):
             "convergence_step": convergence_step(ds, "loss_test", factor=1e-2)}
 
 
-FLOW = Flow(name="relu", config=ReluConfig, prepare=prepare, resume=resume,
+FLOW = Flow(name="relu", config=ReluConfig, prepare=lazy("dyn.flows.relu.job", "prepare"),
+            resume=lazy("dyn.flows.relu.job", "resume"),
             arrays=("init", "teacher", "inputs"), summary=summary, metrics=metrics)

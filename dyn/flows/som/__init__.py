@@ -6,20 +6,8 @@ winner minimises the neighbourhood-weighted distance, a true gradient of an ener
 (the CLI reads the config for ``--help``); the kernels load on first use.
 """
 
-from dyn.flows.base import Flow
+from dyn.flows.base import Flow, lazy
 from dyn.flows.som.config import SomConfig
-
-
-def prepare(cfg, **arrays):
-    from dyn.flows.som.job import prepare as _prepare
-
-    return _prepare(cfg, **arrays)
-
-
-def resume(ds, **overrides):
-    from dyn.flows.som.job import resume as _resume
-
-    return _resume(ds, **overrides)
 
 
 def summary(ds):
@@ -36,5 +24,6 @@ def metrics(ds):
                                                  "heskes_energy", "weight_norm")}
 
 
-FLOW = Flow(name="som", config=SomConfig, prepare=prepare, resume=resume, arrays=("init", "data"),
+FLOW = Flow(name="som", config=SomConfig, prepare=lazy("dyn.flows.som.job", "prepare"),
+            resume=lazy("dyn.flows.som.job", "resume"), arrays=("init", "data"),
             summary=summary, metrics=metrics)

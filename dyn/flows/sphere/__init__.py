@@ -5,20 +5,8 @@ Importing this package is cheap (the CLI reads the config for ``--help``); the k
 
 import math
 
-from dyn.flows.base import Flow
+from dyn.flows.base import Flow, lazy
 from dyn.flows.sphere.config import SphereConfig
-
-
-def prepare(cfg, **arrays):
-    from dyn.flows.sphere.job import prepare as _prepare
-
-    return _prepare(cfg, **arrays)
-
-
-def resume(ds, **overrides):
-    from dyn.flows.sphere.job import resume as _resume
-
-    return _resume(ds, **overrides)
 
 
 def summary(ds):
@@ -36,5 +24,6 @@ def metrics(ds):
             "final_min_angle": final(ds, "min_angle"), "convergence_step": convergence_step(ds, "loss", factor=1e-3)}
 
 
-FLOW = Flow(name="sphere", config=SphereConfig, prepare=prepare, resume=resume, arrays=("init", "data"),
+FLOW = Flow(name="sphere", config=SphereConfig, prepare=lazy("dyn.flows.sphere.job", "prepare"),
+            resume=lazy("dyn.flows.sphere.job", "resume"), arrays=("init", "data"),
             summary=summary, metrics=metrics)
