@@ -6,6 +6,27 @@ import pytest
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 
+def one_line_error(err):
+    """True when stderr is one ``dyn: error: ...`` line and no traceback."""
+    lines = err.strip().splitlines()
+    return len(lines) == 1 and lines[0].startswith("dyn: error: ") and "Traceback" not in err
+
+
+@pytest.fixture
+def run_cli(tmp_path, monkeypatch, capsys):
+    """``run_cli(*argv) -> (exit status, stdout, stderr)`` of ``dyn`` run in-process inside ``tmp_path``."""
+    from dyn.cli.app import main
+
+    monkeypatch.chdir(tmp_path)
+
+    def run(*argv):
+        code = main(list(argv))
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
 @pytest.fixture(scope="session")
 def seed_run():
     """The default relu run (seed 002's experiment), computed once per test session."""

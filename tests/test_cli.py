@@ -9,25 +9,8 @@ import numpy as np
 import pytest
 
 import dyn
-from dyn.cli.app import main
+from conftest import one_line_error
 from dyn.flows.relu import job as relu_job
-
-
-@pytest.fixture
-def run_cli(tmp_path, monkeypatch, capsys):
-    monkeypatch.chdir(tmp_path)
-
-    def run(*argv):
-        code = main(list(argv))
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
-
-
-def one_line_error(err):
-    lines = err.strip().splitlines()
-    return len(lines) == 1 and lines[0].startswith("dyn: error: ") and "Traceback" not in err
 
 
 @pytest.mark.parametrize("argv, code, words", [

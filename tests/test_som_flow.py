@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import dyn
-from dyn.cli.app import main
+from conftest import one_line_error
 from dyn.flows.som.config import SomConfig
 
 
@@ -84,23 +84,6 @@ def test_digits_from_scikit_learn():
     ds = dyn.simulate("som", data="digits", steps=100, rows=4, cols=4, weights_init="sample")
     assert ds.data.shape == (1797, 64) and float(ds.data.max()) == 1.0
     assert float(ds.quantization_error[-1]) < float(ds.quantization_error[0])
-
-
-@pytest.fixture
-def run_cli(tmp_path, monkeypatch, capsys):
-    monkeypatch.chdir(tmp_path)
-
-    def run(*argv):
-        code = main(list(argv))
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
-
-
-def one_line_error(err):
-    lines = err.strip().splitlines()
-    return len(lines) == 1 and lines[0].startswith("dyn: error: ") and "Traceback" not in err
 
 
 @pytest.mark.parametrize("argv, code, words", [

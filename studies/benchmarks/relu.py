@@ -16,7 +16,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -24,22 +23,8 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from timing import best, row  # noqa: E402
 from relu_baselines import frame_sizes, seed_frames, torch_run  # noqa: E402
-
-
-def best(fn, repeat=3):
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
-
-
-def row(name, seconds, baseline=None, target=None):
-    ratio = f"{baseline / seconds:8.1f}x" if baseline else " " * 9
-    goal = f"  (target {target})" if target else ""
-    print(f"{name:<52s}{seconds:10.4f} s {ratio}{goal}")
 
 
 def main():

@@ -23,21 +23,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests"))
-
-
-def best(fn, repeat=3):
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
-
-
-def row(name, seconds, baseline=None, target=None):
-    ratio = f"{baseline / seconds:8.1f}x" if baseline else " " * 9
-    goal = f"  (target {target})" if target else ""
-    print(f"{name:<58s}{seconds:10.4f} s {ratio}{goal}", flush=True)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from timing import best, row  # noqa: E402
 
 
 def kernel_time_data(x, repeat=3, **options):

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -24,23 +23,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parents[1] / "tests"))
 
+from timing import row, timed  # noqa: E402
 from seed000 import seed_loop  # noqa: E402
 from sphere_baselines import geoopt_angular, geoopt_thomson, numpy_thomson  # noqa: E402
-
-
-def best(fn, repeat=3):
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t)
-    return min(times), out
-
-
-def row(name, seconds, baseline=None, target=None):
-    ratio = f"{baseline / seconds:8.1f}x" if baseline else " " * 9
-    goal = f"  (target {target})" if target else ""
-    print(f"{name:<58s}{seconds:10.4f} s {ratio}{goal}")
 
 
 def have_geoopt():
@@ -64,17 +49,17 @@ def main():
     w0 /= np.linalg.norm(w0, axis=1, keepdims=True)
     geo = have_geoopt()
     # the baselines first, before numba starts its worker threads
-    t_np_seed, (L_seed, _) = best(lambda: seed_loop(x, W, 10000), repeat=2)
-    t_np, (L_np, _) = best(lambda: numpy_thomson(w0, 0.003, 4000), repeat=2)
+    t_np_seed, (L_seed, _) = timed(lambda: seed_loop(x, W, 10000), repeat=2)
+    t_np, (L_np, _) = timed(lambda: numpy_thomson(w0, 0.003, 4000), repeat=2)
     if geo:
-        t_geo_seed, (L_geo_seed, _) = best(lambda: geoopt_angular(x, w_unit, 0.01, 2000), repeat=2)
-        t_geo, (L_geo, _) = best(lambda: geoopt_thomson(w0, 0.003, 4000), repeat=2)
+        t_geo_seed, (L_geo_seed, _) = timed(lambda: geoopt_angular(x, w_unit, 0.01, 2000), repeat=2)
+        t_geo, (L_geo, _) = timed(lambda: geoopt_thomson(w0, 0.003, 4000), repeat=2)
 
     import dyn
 
     print(f"machine: {os.cpu_count()} cores; numba threads {__import__('numba').get_num_threads()}")
     dyn.simulate("sphere", as_seed=True, steps=5)  # compile / load the cache
-    t_dyn, ds = best(lambda: dyn.simulate("sphere", as_seed=True, init=W.T, data=x))
+    t_dyn, ds = timed(lambda: dyn.simulate("sphere", as_seed=True, init=W.T, data=x))
     assert np.abs(ds.loss_iter.values - L_seed).max() < 1e-10
     row("(a) seed problem: numpy port of the notebook's loop", t_np_seed)
     row("(a) seed problem: dyn as_seed (vs numpy)", t_dyn, t_np_seed, ">= 1.5x")
@@ -82,12 +67,12 @@ def main():
     if geo:
         right = dict(as_seed=True, gradient="exact", accumulate=False, update="riemannian", init=w_unit, data=x,
                      steps=2000)
-        t_dyn, ds = best(lambda: dyn.simulate("sphere", **right))
+        t_dyn, ds = timed(lambda: dyn.simulate("sphere", **right))
         gap = np.abs(ds.loss_iter.values - L_geo_seed).max()
         row("(b) seed problem, exact Riemannian SGD: geoopt (1 thread)", t_geo_seed)
         row(f"(b) ... dyn (vs geoopt; losses agree to {gap:.0e})", t_dyn, t_geo_seed)
 
-    t_dyn, ds = best(lambda: dyn.simulate("sphere", vectors=100, lr=0.003, steps=4000, init=w0))
+    t_dyn, ds = timed(lambda: dyn.simulate("sphere", vectors=100, lr=0.003, steps=4000, init=w0))
     assert np.abs(ds.loss_iter.values - L_np).max() < 1e-6 * L_np[0]
     row("(c) Thomson N=100: vectorised numpy", t_np)
     row(f"(c) ... dyn (vs numpy; final energy {float(ds.energy[-1]):.6f})", t_dyn, t_np, ">= 5x")
