@@ -179,8 +179,10 @@ def plot_study(ds, figures, output, title=None):
 
 def plot(store, output):
     """``dyn study plot``: the figure the stored spec asks for."""
-    from dyn.study.store import open_study, stored_spec
+    from dyn.study.store import exists, open_study, stored_spec
 
+    if not exists(store):
+        raise UsageError(f"no such study store: {store}")
     spec = stored_spec(store)
     ds = open_study(store)
     n, done = int(ds["status"].size), int((ds["status"] == 1).sum())
