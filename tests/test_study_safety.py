@@ -90,11 +90,14 @@ def test_plot_and_status_of_a_missing_or_damaged_store_are_one_line(small_store,
     (tmp_path / "meta.zarr" / "final_loss_train" / "zarr.json").write_text("{not json")
     shutil.copytree(small_store, "nostatus.zarr")
     shutil.rmtree(tmp_path / "nostatus.zarr" / "status")
+    shutil.copytree(small_store, "chunk.zarr")
+    (tmp_path / "chunk.zarr" / "status" / "c" / "0" / "0").write_bytes(b"not a zstd frame")
     for argv, code, words in ((["study", "plot", "nosuch.zarr"], 2, "no such study store: nosuch.zarr"),
                               (["study", "status", "nosuch.zarr"], 2, "no such study store: nosuch.zarr"),
                               (["study", "plot", "meta.zarr"], 1, "meta.zarr is not a readable dyn study store"),
                               (["study", "plot", "nostatus.zarr"], 1, "nostatus.zarr is not a readable dyn study"),
-                              (["study", "status", "nostatus.zarr"], 1, "nostatus.zarr is not a readable dyn study")):
+                              (["study", "status", "nostatus.zarr"], 1, "nostatus.zarr is not a readable dyn study"),
+                              (["study", "plot", "chunk.zarr"], 1, "chunk.zarr: cannot read status")):
         assert main(argv) == code, argv
         err = capsys.readouterr().err
         assert one_line(err, words), err
