@@ -1,5 +1,7 @@
 """Study specs: grid expansion, and one line with exit 2 for every bad spec, before anything runs."""
 
+import tomllib
+
 import pytest
 
 from dyn.cli.app import main
@@ -58,6 +60,10 @@ def test_identity_ignores_the_figure(tmp_path):
     ('flow = "nope"\n', "unknown flow 'nope'"),
     ('flow = "relu"\n[fixed\nwidth = 3\n', "is not valid TOML"),
     (BASE + '[keep]\ntrajectories = "yes"\n', "keep.trajectories must be"),
+    (BASE + '[sweep]\nlr = {logspace = [0, 1000, 3]}\n', "sweep.lr: logspace exponents must lie in [-307, 307]"),
+    (BASE + '[sweep]\nlr = {logspace = [0, inf, 3]}\n', "sweep.lr: logspace takes finite numbers"),
+    (BASE + '[sweep]\nlr = {range = [0.5, nan, 1]}\n', "sweep.lr: range takes finite numbers"),
+    (BASE + '[sweep]\nwidth = {range = [1, 100000000000, 1]}\n', "a swept parameter takes at most"),
     (BASE + '[sweep]\nwidth = [4]\n[[figure]]\nkind = "pie"\n', "figure.kind must be one of"),
     (BASE + '[sweep]\nwidth = [4]\n[[figure]]\nkind = "heatmap"\nmetric = "m"\nx = "width"\ny = "lr"\n',
      "figure.y must be a swept parameter"),
@@ -82,3 +88,25 @@ def test_missing_spec_file_is_exit_2(tmp_path, monkeypatch, capsys):
 def test_parse_spec_raises_usage_error():
     with pytest.raises(UsageError, match="unknown spec entry 'sweeps'"):
         parse_spec({"flow": "relu", "sweeps": {}})
+
+
+@pytest.mark.parametrize("keep, words", [
+    ('metrics = ["final_loss_test", "nosuch"]', "keep.metrics: flow 'relu' has no metric 'nosuch'; it has: "
+                                                "final_loss_test, final_loss_train, convergence_step"),
+    ('trajectories = ["loss_test", "nosuch"]', "keep.trajectories: 'nosuch' is not a variable with a time dim"),
+])
+def test_unknown_kept_names_are_refused_before_any_task(tmp_path, monkeypatch, capsys, keep, words):
+    with pytest.raises(UsageError, match=words.replace("(", r"\(")):
+        parse_spec({"flow": "relu", "fixed": {"frames": 3}, "keep": tomllib.loads(keep)})
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DYN_STUDY_LOG", str(tmp_path / "log"))
+    spec_of(BASE + "[sweep]\nwidth = [4, 5]\n[keep]\n" + keep + "\n", tmp_path)
+    assert main(["study", "run", "s.toml", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and words in err, err
+    assert not (tmp_path / "log").exists() and not (tmp_path / "s.zarr").exists()  # no task ran
+
+
+def test_kept_names_the_flow_has_are_accepted():
+    spec = parse_spec({"flow": "relu", "keep": {"metrics": ["convergence_step"], "trajectories": ["loss_train"]}})
+    assert spec.metrics == ["convergence_step"] and spec.trajectories == ["loss_train"]

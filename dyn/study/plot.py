@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dyn.errors import UsageError
+from dyn.errors import RunError, UsageError
 from dyn.io.atomic import atomic_path
 
 KINDS = ("heatmap", "bands")
@@ -179,11 +179,18 @@ def plot_study(ds, figures, output, title=None):
 
 def plot(store, output):
     """``dyn study plot``: the figure the stored spec asks for."""
-    from dyn.study.store import open_study, stored_spec
+    from dyn.study.store import exists, open_study, stored_spec
 
+    if not exists(store):
+        raise UsageError(f"no such study store: {store}")
     spec = stored_spec(store)
     ds = open_study(store)
-    n, done = int(ds["status"].size), int((ds["status"] == 1).sum())
+    names = [f["metric"] for f in spec.figures if f["metric"] in ds] + ["status"]
+    try:
+        data = ds[names].load()
+    except Exception as err:  # a damaged chunk: zarr's codecs raise many types
+        raise RunError(f"{store}: cannot read {', '.join(names)} ({type(err).__name__}: {err})") from None
+    n, done = int(data["status"].size), int((data["status"] == 1).sum())
     title = f"{spec.name}: {spec.flow}, {dict(spec.fixed)}" if len(str(spec.fixed)) < 90 else f"{spec.name}: {spec.flow}"
     title += f" ({done} of {n} runs done)" if done < n else f" ({len(spec.seeds)} seeds)"
-    return plot_study(ds[[f["metric"] for f in spec.figures] + ["status"]].load(), spec.figures, output, title)
+    return plot_study(data, spec.figures, output, title)

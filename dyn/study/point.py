@@ -94,22 +94,48 @@ def layout(result):
     return out
 
 
-def signature(flow, options, keep):
-    """Sizes of the dims the kept trajectories have, for the run ``options`` (built, not run)."""
-    from dyn.flows import get_flow
+def probe(flow, options):
+    """(job, Dataset of no step) of the run ``options`` with one replica: built, not run.
 
+    RunError when the flow's job cannot describe itself before running."""
     from dyn.errors import DynError, RunError
+    from dyn.flows import get_flow
 
     spec = get_flow(flow)
     cfg = spec.config.from_kwargs(**{**options, "replicas": 1})
     try:
         job = spec.prepare(cfg)
-        ds0 = job.finish(0, "probe")
+        return job, job.finish(0, "probe")
     except DynError:
         raise
-    except Exception as err:  # a flow whose job cannot describe itself before running
-        raise RunError(f"cannot tell the shape of a {flow} run without running it ({type(err).__name__}: {err}); "
-                       f"keep metrics only") from None
+    except Exception as err:
+        raise RunError(f"cannot tell what a {flow} run records without running it ({type(err).__name__}: {err})") \
+            from None
+
+
+def check_keep(flow, options, metrics, trajectories):
+    """KeepError when ``metrics`` (a list) or ``trajectories`` (a list) name what the run ``options``
+    does not have: the flow's metrics of a probe run (built, not run) and its variables with a time dim."""
+    from dyn.flows import get_flow
+
+    _, ds0 = probe(flow, options)
+    if metrics != "all":
+        have = get_flow(flow).metrics(ds0) if get_flow(flow).metrics else {}
+        for name in metrics:
+            if name not in have:
+                raise KeepError(f"keep.metrics: flow {flow!r} has no metric {name!r}; it has: {', '.join(have)}")
+    if trajectories and trajectories is not True:
+        trajectory_names(ds0, trajectories)
+
+
+def signature(flow, options, keep):
+    """Sizes of the dims the kept trajectories have, for the run ``options`` (built, not run)."""
+    from dyn.errors import RunError
+
+    try:
+        job, ds0 = probe(flow, options)
+    except RunError as err:
+        raise RunError(f"{err}; keep metrics only") from None
     sizes = {}
     for name in trajectory_names(ds0, keep):
         sizes.update({d: ds0.sizes[d] for d in ds0[name].dims if d != "replica"})

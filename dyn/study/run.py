@@ -25,6 +25,7 @@ from dyn.study.point import LOG_ENV, KeepError, layout, log, run_task, signature
 from dyn.study.spec import Spec, load_spec
 
 DRIVER_TASKS = 2  # the first and the last pending task run in the driver: they compile every kernel
+CONNECT_TIMEOUT = "10s"  # to reach a --scheduler
 
 
 @dataclass
@@ -109,6 +110,7 @@ class Study:
         self.store = Path(store) if store is not None else default_store(spec)
         self.force, self.retry_failed, self.batch_seeds, self.progress = force, retry_failed, batch_seeds, progress
         self.out = Outcome(store=self.store, runs=int(np.prod(self.spec.shape)))
+        self.replace = False
 
     # -- the store --------------------------------------------------------------------------------
     def open_or_check(self):
@@ -120,7 +122,7 @@ class Study:
                 if not self.force:
                     raise
                 check_trajectory_shapes(self.spec)
-                st.remove(self.store)
+                self.replace = True  # the old store goes only once the new template is complete
                 return None
             self._update_figures()
             _, status, _ = st.open_status(self.store)
@@ -157,14 +159,21 @@ class Study:
 
     # -- running ------------------------------------------------------------------------------------
     def run(self, *, workers=2, scheduler=None, client=None):
-        status = self.open_or_check()
-        new = status is None
-        if new:
-            status = np.zeros(self.spec.shape, np.int8)
-        regions = tasks_of(self.spec, status, self.retry_failed, self.batch_seeds)
-        regions = self._in_driver(regions, new)
-        if regions:
-            self._on_dask(regions, workers, scheduler, client)
+        own = None
+        if client is None and scheduler:  # a bad address or an unreachable cluster: before anything runs
+            client = own = _connect(scheduler)
+        try:
+            status = self.open_or_check()
+            new = status is None
+            if new:
+                status = np.zeros(self.spec.shape, np.int8)
+            regions = tasks_of(self.spec, status, self.retry_failed, self.batch_seeds)
+            regions = self._in_driver(regions, new)
+            if regions:
+                self._on_dask(regions, workers, client, remote=bool(scheduler))
+        finally:
+            if own is not None:
+                _close(own, None)
         self._count()
         return self.out
 
@@ -184,14 +193,16 @@ class Study:
         if new:
             if not results:
                 raise RunError(f"the first point failed, nothing to build the store from: {failures[0][1]}")
-            st.create(self.spec, self.store, layout(results[0][1]))
+            st.create(self.spec, self.store, layout(results[0][1]), replace=self.replace)
         for region, result in results:
             self.finish_cells(region, result)
         for region, message in failures:
             self.finish_cells(region, error=message)
         return [r for i, r in enumerate(regions) if i not in picked]
 
-    def _on_dask(self, regions, workers, scheduler, given=None):
+    def _on_dask(self, regions, workers, given=None, remote=False):
+        """The tasks of ``regions`` on the client ``given`` (connected to a scheduler when ``remote``),
+        or on a new LocalCluster of ``workers`` processes."""
         import dask
         from distributed import Client, LocalCluster, as_completed
 
@@ -200,11 +211,7 @@ class Study:
         cluster, client = None, given
         with dask.config.set({"distributed.scheduler.worker-saturation": 1.0,
                               "distributed.scheduler.allowed-failures": 2}):
-            if given is not None:
-                pass
-            elif scheduler:
-                client = _connect(scheduler)
-            else:
+            if given is None:
                 with _sigint_ignored():  # the workers inherit it: Ctrl-C reaches the driver alone
                     cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                            dashboard_address=":0", silence_logs=logging.CRITICAL)
@@ -212,11 +219,11 @@ class Study:
         futures = []
         try:
             target = str(self.store.resolve())
-            if scheduler:
+            if remote:
                 from dyn.study.prewarm import Prewarm
 
                 client.register_plugin(Prewarm(_task(self.spec, regions[0], None)), name="dyn-prewarm")
-            if self.workers_write is False or (scheduler and not all(client.run(_can_write, target).values())):
+            if self.workers_write is False or (remote and not all(client.run(_can_write, target).values())):
                 target = None  # the workers return their cells and the driver writes them
             tasks = [_task(self.spec, region, target) for region in regions]
             futures = client.map(self.task_function, tasks, pure=False, retries=2,
@@ -268,13 +275,32 @@ def _sigint_ignored():
         signal.signal(signal.SIGINT, old)
 
 
+def check_address(address):
+    """UsageError unless ``address`` is a dask scheduler address (tcp://host:port, host:port...)."""
+    from distributed.comm import parse_address, parse_host_port
+    from distributed.comm.registry import backends
+
+    try:
+        scheme, location = parse_address(address)
+        if scheme not in backends:
+            raise ValueError(f"unknown scheme {scheme!r}")
+        if scheme != "inproc":
+            parse_host_port(location)
+    except ValueError as err:
+        raise UsageError(f"--scheduler {address!r} is not a dask scheduler address such as tcp://host:8786 "
+                         f"({err})") from None
+
+
 def _connect(address):
     from distributed import Client
 
+    check_address(address)
     try:
-        return Client(address, timeout="10s")
-    except (OSError, TimeoutError) as err:
-        raise RunError(f"cannot reach the dask scheduler at {address}: {err}") from None
+        return Client(address, timeout=CONNECT_TIMEOUT)
+    except Exception as err:  # OSError, TimeoutError, and what a comm backend raises (ucx without ucx-py)
+        text = str(err).strip().splitlines()
+        raise RunError(f"cannot reach the dask scheduler at {address}: {text[0] if text else type(err).__name__}") \
+            from None
 
 
 def _can_write(path):

@@ -33,6 +33,8 @@ from dyn.flows import get_flow
 SECTIONS = ("flow", "seeds", "fixed", "sweep", "keep", "figure")
 OWNED = ("seed", "replicas")  # the study sets these from `seeds`
 VALIDATE_ALL_UP_TO = 10_000  # configs of every point are built up front up to this many points
+MAX_VALUES = 1_000_000  # values of one swept parameter (a typo in a range must not fill the memory)
+MAX_EXPONENT = 307  # 10**e is a normal float64 for |e| <= 307
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,7 @@ def parse_spec(data, name="study"):
                 seeds=_seeds(data.get("seeds", 1)), metrics=_keep_metrics(data), trajectories=_keep_traj(data),
                 figures=_figures(data, sweep), name=name)
     _check_configs(spec, flow)
+    _check_keep(spec)
     return spec
 
 
@@ -167,22 +170,40 @@ def _values(key, value):
     return values
 
 
+def _finite(where, kind, args):
+    if not all(math.isfinite(a) for a in args):
+        raise UsageError(f"{where}: {kind} takes finite numbers, got {list(args)}")
+
+
+def _count(where, kind, n):
+    if n > MAX_VALUES:
+        raise UsageError(f"{where}: {kind} gives {n:.0f} values; a swept parameter takes at most {MAX_VALUES}")
+
+
 def _range(where, start, stop, step):
+    _finite(where, "range", (start, stop, step))
     if step == 0:
         raise UsageError(f"{where}: range step must not be 0")
-    n = max(0, math.ceil((stop - start) / step - 1e-9))
+    n = (stop - start) / step
+    _count(where, "range", n)
+    n = max(0, math.ceil(n - 1e-9))
     if all(isinstance(a, int) for a in (start, stop, step)):
         return [int(start + k * step) for k in range(n)]
-    return [float(round(start + k * step, 12)) for k in range(n)]
+    return [float(round(start + k * step, 12)) for k in range(n)]  # between start and stop: finite
 
 
 def _logspace(where, lo, hi, n):
+    _finite(where, "logspace", (lo, hi, n))
     if isinstance(n, float) and not n.is_integer():
         raise UsageError(f"{where}: logspace count must be an integer, got {n}")
     n = int(n)
-    if n == 1:
-        return [float(10.0 ** lo)]
-    return [float(10.0 ** (lo + (hi - lo) * k / (n - 1))) for k in range(n)]
+    _count(where, "logspace", n)
+    exponents = [lo] if n == 1 else [lo + (hi - lo) * k / (n - 1) for k in range(n)]
+    for e in exponents:
+        if not -MAX_EXPONENT <= e <= MAX_EXPONENT:
+            raise UsageError(f"{where}: logspace exponents must lie in [-{MAX_EXPONENT}, {MAX_EXPONENT}] "
+                             f"(10**{e:g} is not a finite float64 > 0), got {[lo, hi]}")
+    return [float(10.0 ** e) for e in exponents]
 
 
 def _seeds(value):
@@ -232,6 +253,22 @@ def _figures(data, sweep):
     if not isinstance(figures, list) or not all(isinstance(f, dict) for f in figures):
         raise UsageError("[figure] must be a table or an array of tables [[figure]]")
     return [check_figure(f, list(sweep)) for f in figures]
+
+
+def _check_keep(spec):
+    """The kept metrics and trajectories named in the spec exist: checked on the first point's run,
+    built but not run (a flow whose job cannot describe itself leaves the check to the first task)."""
+    if spec.metrics == "all" and not isinstance(spec.trajectories, list):
+        return
+    from dyn.study.point import KeepError, check_keep
+
+    first = (0,) * len(spec.sweep)
+    try:
+        check_keep(spec.flow, spec.options(first, 0, 1), spec.metrics, spec.trajectories)
+    except KeepError:
+        raise
+    except DynError:  # the first point cannot be built: the study records it as failed, the others still run
+        pass
 
 
 def _check_configs(spec, flow):

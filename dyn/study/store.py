@@ -57,16 +57,11 @@ def check_same(spec, store):
                              f"{json.dumps(new[key])}): use another -o, or --force to start it again")
 
 
-def remove(store):
-    try:
-        shutil.rmtree(store)
-    except OSError as err:
-        raise RunError(f"cannot remove {store}: {err.strerror or err}") from None
-
-
-def create(spec, store, layout):
+def create(spec, store, layout, replace=False):
     """Write the template (metadata only: no chunk is written) for ``spec`` with ``layout``, in a
-    temporary folder renamed to ``store`` when complete.
+    temporary folder renamed to ``store`` when complete. With ``replace`` (``--force``), an existing
+    store is moved aside only then, and deleted once the new one is in its place: until the new
+    template is complete, the old study stays whole.
 
     ``layout``: name -> (extra dims, extra sizes, attrs) of every data variable besides status/error.
     """
@@ -88,7 +83,7 @@ def create(spec, store, layout):
     encoding["status"] = {"chunks": shared, "fill_value": PENDING}
     data["error"] = (dims, da.full(shape, "", dtype=np.dtypes.StringDType(), chunks=-1), ERROR_ATTRS)
     encoding["error"] = {"chunks": shared, "fill_value": ""}
-    coords = {k: (k, np.asarray(v), {"description": f"swept parameter {k}"}) for k, v in spec.sweep.items()}
+    coords = {k: (k, _coord(v), {"description": f"swept parameter {k}"}) for k, v in spec.sweep.items()}
     coords["seed"] = ("seed", np.asarray(spec.seeds, dtype=np.int64), SEED_ATTRS)
     ds = xr.Dataset(data, coords, attrs={"flow": spec.flow, "spec": spec.to_json(), "config": json.dumps(spec.fixed),
                                          "study": spec.name, "dyn_version": dyn.__version__})
@@ -96,12 +91,36 @@ def create(spec, store, layout):
     tmp = store.with_name(f".{store.name}.tmp-{os.getpid()}")  # a killed creation leaves no half store
     try:
         ds.to_zarr(str(tmp), compute=False, mode="w-", consolidated=False, encoding=encoding)
-        os.rename(tmp, store)
+        _move_in(tmp, store, replace)
     except OSError as err:
         raise RunError(f"cannot write {store}: {err.strerror or err}") from None
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _coord(values):
+    """A swept parameter's coordinate; strings as numpy's StringDType (as ``error``): zarr stores the
+    fixed-width unicode dtype under a specification it warns is unstable."""
+    if all(isinstance(v, str) for v in values):
+        return np.asarray(values, dtype=np.dtypes.StringDType())
+    return np.asarray(values)
+
+
+def _move_in(tmp, store, replace):
+    """Rename the complete template ``tmp`` to ``store``; an old store (``replace``) is moved aside
+    first and deleted last."""
+    if not (replace and store.exists()):
+        os.rename(tmp, store)
+        return
+    old = store.with_name(f".{store.name}.old-{os.getpid()}")
+    os.rename(store, old)
+    try:
+        os.rename(tmp, store)
+    except OSError:
+        os.rename(old, store)  # put the old study back
+        raise
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def write_region(ds, store, region):
@@ -139,4 +158,11 @@ def open_study(store):
     if not exists(store):
         raise UsageError(f"no such study store: {store}")
     stored_spec(store)
-    return xr.open_zarr(str(store), consolidated=False)
+    try:
+        ds = xr.open_zarr(str(store), consolidated=False)
+    except Exception as err:  # zarr and xarray raise many types for a damaged store
+        raise RunError(f"{store} is not a readable dyn study store ({type(err).__name__}: {err})") from None
+    if "status" not in ds:
+        ds.close()
+        raise RunError(f"{store} is not a readable dyn study store (it has no status array)")
+    return ds
