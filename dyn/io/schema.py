@@ -28,6 +28,28 @@ def describe(ds, cfg, variables, status):
     return ds
 
 
+REPLICA_COORDS = {
+    "replica": ("replica index: replica r ran with seed + r", "1"),
+    "seed": ("seed of each replica", "1"),
+}
+
+
+def run_dataset(data, coords, cfg, variables, status, **attrs):
+    """A run's Dataset from (replica, time, ...) records: ``replica`` and ``seed`` coords added, dims
+    ordered (time, replica, ...), the replica dim dropped when the run has one, attrs and descriptions set.
+    """
+    import numpy as np
+    import xarray as xr
+
+    replicas = np.arange(cfg.replicas)
+    coords = {**coords, "replica": ("replica", replicas), "seed": ("replica", cfg.seed + replicas)}
+    ds = xr.Dataset(data, coords).transpose("time", "replica", ...)
+    if cfg.replicas == 1:
+        ds = ds.squeeze("replica", drop=True)
+    ds.attrs.update(seed=cfg.seed, **attrs)
+    return describe(ds, cfg, {**REPLICA_COORDS, **variables}, status)
+
+
 def check(ds, source="dataset"):
     """Raise RunError unless ``ds`` is a dyn run of this schema version."""
     if "flow" not in ds.attrs or "config" not in ds.attrs:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-import xarray as xr
 
 from dyn.engine.streams import TEST, stream
-from dyn.io.schema import describe
+from dyn.io.schema import run_dataset
 
 MC_TEST_SIZE = 10_000
 
@@ -25,8 +24,6 @@ VARIABLES = {
     "step": ("SGD steps taken", "step"),
     "samples_seen": ("samples used in gradients so far", "sample"),
     "time": ("frame index: time 0 is the initial state, time t the state after frame t - 1", "frame"),
-    "replica": ("replica index: replica r ran with seed + r", "1"),
-    "seed": ("seed of each replica", "1"),
     "neuron": ("student neuron index", "1"),
     "teacher_neuron": ("teacher neuron index", "1"),
     "coord": ("picture coordinates x, y", "1"),
@@ -79,15 +76,11 @@ def to_dataset(cfg, rec, teacher, clocks, diverged_at, status):
         "time": ("time", clocks["time"]),
         "step": ("time", clocks["step"]),
         "samples_seen": ("time", clocks["samples_seen"]),
-        "replica": ("replica", np.arange(cfg.replicas)),
-        "seed": ("replica", cfg.seed + np.arange(cfg.replicas)),
         "neuron": ("neuron", np.arange(cfg.width)),
         "teacher_neuron": ("teacher_neuron", np.arange(cfg.teacher_width)),
         "coord": ("coord", ["x", "y"]),
     }
-    ds = xr.Dataset(data, coords).transpose("time", "replica", ...)
-    if cfg.replicas == 1:
-        ds = ds.squeeze("replica", drop=True)
+    ds = run_dataset(data, coords, cfg, VARIABLES, status, flow="relu", teacher_seed=cfg.teacher_seed,
+                     test_loss=cfg.resolved_test_loss)
     ds["loss_test"].attrs["estimator"] = how
-    ds.attrs.update(flow="relu", seed=cfg.seed, teacher_seed=cfg.teacher_seed, test_loss=cfg.resolved_test_loss)
-    return describe(ds, cfg, VARIABLES, status)
+    return ds

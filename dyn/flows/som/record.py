@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-import xarray as xr
 
 from dyn.flows.som.measure import measure, schedule
-from dyn.io.schema import describe
+from dyn.io.schema import run_dataset
 
 VARIABLES = {
     "w": ("weights of each map unit", "1"),
@@ -28,8 +27,6 @@ VARIABLES = {
     "step": ("steps taken: samples (online, heskes), batches (topographic) or epochs (batch)", "step"),
     "samples_seen": ("samples used in updates so far", "sample"),
     "time": ("snapshot index: time 0 is the initial state", "frame"),
-    "replica": ("replica index: replica r ran with seed + r", "1"),
-    "seed": ("seed of each replica", "1"),
     "unit": ("map unit index k = i * cols + j", "1"),
     "sample": ("data sample index", "1"),
     "axis": ("grid plane axes: along the rows, along the columns", "1"),
@@ -67,16 +64,10 @@ def to_dataset(cfg, rec, x, grid, code, clocks, diverged_at, status, buf):
         "time": ("time", clocks["time"]),
         "step": ("time", clocks["step"]),
         "samples_seen": ("time", clocks["samples_seen"]),
-        "replica": ("replica", np.arange(cfg.replicas)),
-        "seed": ("replica", cfg.seed + np.arange(cfg.replicas)),
         "unit": ("unit", np.arange(grid.rows * grid.cols)),
         "grid_row": ("unit", grid.gi),
         "grid_col": ("unit", grid.gj),
         "axis": ("axis", ["row", "col"]),
     }
-    ds = xr.Dataset(data, coords).transpose("time", "replica", ...)
-    if cfg.replicas == 1:
-        ds = ds.squeeze("replica", drop=True)
-    ds.attrs.update(flow="som", seed=cfg.seed, rule=cfg.rule, rows=grid.rows, cols=grid.cols,
-                    topology=cfg.topology, toroidal=int(cfg.toroidal))
-    return describe(ds, cfg, VARIABLES, status)
+    return run_dataset(data, coords, cfg, VARIABLES, status, flow="som", rule=cfg.rule, rows=grid.rows,
+                       cols=grid.cols, topology=cfg.topology, toroidal=int(cfg.toroidal))
