@@ -118,6 +118,9 @@ def main(argv=None):
     except KeyboardInterrupt:
         typer.echo("dyn: interrupted", err=True)
         return 130
+    except MemoryError as err:  # the memory checks passed, but the memory was gone by the time it was needed
+        typer.echo(f"dyn: error: out of memory: {err}", err=True)
+        return 1
     except typer.Exit as exc:
         return exc.exit_code
     except Exception as err:
