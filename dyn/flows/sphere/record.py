@@ -24,6 +24,10 @@ VARIABLES = {
                     "1"),
     "theta": ("angle theta_nk between data point x_n and vector w_k", "rad"),
     "min_angle": ("minimum angle between two vectors", "rad"),
+    "momentum_buffer": ("momentum buffer v after the last step (v <- momentum v + gradient; Riemannian: in the "
+                        "tangent space where the last step was taken); a continued run starts from it", "1"),
+    "gradient_sum": ("sum of every gradient so far (accumulate=True: the seed never clears its gradient), after "
+                     "the last step; a continued run starts from it", "1"),
     "diverged_at": ("first step whose objective was not finite, -1 if none", "step"),
     "step": ("optimisation steps taken", "step"),
     "time": ("snapshot index: time 0 is the initial state, time t the state after frame t - 1", "frame"),
@@ -76,8 +80,9 @@ def angles(w, x):
                              -1.0, 1.0))
 
 
-def to_dataset(cfg, rec, x, loss_iter, clocks, diverged_at, status):
-    """Assemble the run's Dataset; ``rec`` arrays are (replica, time, ...)."""
+def to_dataset(cfg, rec, x, loss_iter, clocks, diverged_at, status, buffers):
+    """Assemble the run's Dataset; ``rec`` arrays are (replica, time, ...); ``buffers`` (replica, vector, dim)
+    the optimiser's, kept when the run uses them (momentum_buffer for momentum > 0, gradient_sum to accumulate)."""
     lead = ("replica", "time")
     data = {
         "w": (lead + ("vector", "dim"), rec["w"]),
@@ -85,6 +90,9 @@ def to_dataset(cfg, rec, x, loss_iter, clocks, diverged_at, status):
         "loss_iter": (("replica", "iteration"), loss_iter),
         "diverged_at": (("replica",), diverged_at.copy()),
     }
+    for name, used in (("momentum_buffer", cfg.momentum > 0), ("gradient_sum", cfg.accumulate)):
+        if used:
+            data[name] = (("replica", "vector", "dim"), buffers[name].copy())
     for name, values in measured(cfg, rec["w"], x).items():
         data[name] = (lead + (("vector",) if values.ndim == 3 else ()), values)
     coords = {
