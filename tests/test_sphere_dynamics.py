@@ -167,8 +167,34 @@ def test_continuing_a_run_is_the_unbroken_run():
     assert list(more.step.values) == [60, 70, 80, 90] and list(more.iteration.values[[0, -1]]) == [50, 89]
     np.testing.assert_array_equal(more.w.values, whole.w.values[-4:])
     np.testing.assert_array_equal(more.loss_iter.values, whole.loss_iter.values[50:])
-    with pytest.raises(dyn.UsageError, match="accumulate"):
-        dyn.simulate("sphere", init=dyn.simulate("sphere", as_seed=True, steps=5), steps=5)
+
+
+@pytest.mark.parametrize("kw, buffer", [
+    (dict(objective="angular", vectors=3, dim=4, accumulate=True, lr=0.01), "gradient_sum"),
+    (dict(vectors=5, momentum=0.9, lr=0.02, replicas=2), "momentum_buffer"),
+    (dict(vectors=5, momentum=0.8, lr=0.02, update="projected", project="before"), "momentum_buffer"),
+    (dict(as_seed=True), "gradient_sum"),
+])
+def test_a_run_with_optimiser_buffers_continues_as_the_unbroken_run(tmp_path, kw, buffer):
+    whole = dyn.simulate("sphere", steps=60, record_every=12, **kw)
+    first = dyn.simulate("sphere", steps=24, record_every=12, **kw)
+    assert buffer in first and "time" not in first[buffer].dims and first[buffer].attrs["units"] == "1"
+    first = dyn.load(dyn.save(first, tmp_path / "first.nc"))  # the buffer survives the file
+    more = dyn.simulate("sphere", init=first, steps=36, record_every=12)
+    assert list(more.step.values) == [36, 48, 60]
+    np.testing.assert_allclose(more.w.values, whole.w.isel(time=slice(-3, None)).values, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(more.loss_iter.values, whole.loss_iter.isel(iteration=slice(24, None)).values,
+                               rtol=0, atol=1e-12)
+    np.testing.assert_allclose(more[buffer].values, whole[buffer].values, rtol=0, atol=1e-12)
+
+
+def test_a_file_without_its_buffer_cannot_be_continued():
+    ds = dyn.simulate("sphere", vectors=4, momentum=0.5, steps=5).drop_vars("momentum_buffer")
+    with pytest.raises(dyn.UsageError, match="momentum buffer that its file does not record"):
+        dyn.simulate("sphere", init=ds, steps=5)
+    plain = dyn.simulate("sphere", vectors=4, steps=5)
+    assert "momentum_buffer" not in plain and "gradient_sum" not in plain  # unused buffers are not recorded
+    assert int(dyn.simulate("sphere", init=plain, steps=5, momentum=0.5).step[-1]) == 10  # a new one starts at 0
 
 
 @pytest.mark.parametrize("kw, words", [

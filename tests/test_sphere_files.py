@@ -74,6 +74,88 @@ def test_round_trip_is_identical(tmp_path, kw):
     assert metrics["final_loss"].dims == (("replica",) if "replica" in ds.dims else ())
 
 
+@pytest.fixture
+def little_memory(monkeypatch):
+    """1 GiB free, and no drawing allowed: the memory check must come first."""
+    import dyn.flows.sphere.job as job
+    from dyn.engine import steps
+
+    def no_draw(cfg):
+        raise AssertionError("drew the vectors before checking the memory")
+
+    monkeypatch.setattr(steps, "free_memory", lambda: 2**30)
+    monkeypatch.setattr(job, "draw_vectors", no_draw)
+    monkeypatch.setattr(job, "draw_data", no_draw)
+
+
+@pytest.mark.parametrize("kw, words", [
+    (dict(steps=10**9), "loss of every step 7.45 GiB"),
+    (dict(dim=100_000, vectors=100_000, steps=1), "vectors and buffers"),
+    (dict(objective="angular", vectors=3, dim=2000, samples=200_000, steps=1), "data"),
+    (dict(vectors=300, dim=2000, steps=1000, record_every=1), "snapshots"),
+])
+def test_a_run_too_big_for_memory_is_refused_before_allocating(little_memory, kw, words):
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        with pytest.raises(dyn.RunError, match="of memory is free") as err:
+            dyn.simulate("sphere", **kw)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert words in str(err.value) and peak < 2**20, (str(err.value), peak)  # nothing big was allocated
+
+
+@pytest.mark.parametrize("argv, code, words", [
+    (["--steps", "1000000000"], 1, "but only 1.0 GiB of memory is free"),
+    (["--dim", "100000", "--vectors", "100000", "--steps", "1"], 1, "vectors and buffers"),
+    (["--steps", "99999999999999999999"], 2, "steps must be at most"),
+])
+def test_absurd_sizes_are_one_line_errors(run_cli, little_memory, argv, code, words):
+    got, out, err = run_cli("simulate", "sphere", *argv)
+    assert got == code and one_line_error(err) and words in err, err
+
+
+def test_memory_gone_after_the_check_is_one_line(run_cli, monkeypatch):
+    import dyn.flows.sphere.job as job
+
+    def gone(cfg):
+        raise MemoryError("Unable to allocate 7.45 GiB")
+
+    monkeypatch.setattr(job, "draw_vectors", gone)
+    got, out, err = run_cli("simulate", "sphere", "--steps", "5")
+    assert got == 1 and one_line_error(err) and "out of memory" in err, err
+
+
+def test_continued_runs_count_their_steps_against_the_int64_clock():
+    from dyn.engine.steps import MAX_STEPS, StepJob
+
+    with pytest.raises(dyn.UsageError, match="steps must be at most"):
+        StepJob(10, None, 1, {"w": (2,)}, step0=MAX_STEPS - 5, frame0=3)
+
+
+def test_above_three_dimensions_the_top_three_principal_directions_are_shown_as_s2(tmp_path):
+    """Vectors in a 3-D subspace of R^10 (the Riesz flow keeps them there): the picture is that S^2 up to a
+    rotation or reflection, so every pairwise angle is kept, and front/back follow the 3-D view."""
+    rng = np.random.default_rng(4)
+    q = np.linalg.qr(rng.standard_normal((10, 3)))[0]  # (10, 3) orthonormal
+    w3 = rng.standard_normal((6, 3))
+    w3 /= np.linalg.norm(w3, axis=1, keepdims=True)
+    ds = dyn.simulate("sphere", vectors=6, dim=10, init=w3 @ q.T, steps=30, lr=0.02)
+    pic = picture_of(ds)
+    for i in (0, 15, 30):
+        xy, front = pic.xy[i], pic.front[i]
+        assert np.all(np.linalg.norm(xy, axis=1) <= 1 + 1e-12)
+        z = np.where(front, 1.0, -1.0) * np.sqrt(np.clip(1 - (xy ** 2).sum(1), 0, None))
+        p = np.column_stack([xy, z])  # back to S^2 from the orthographic view
+        u = ds.w.isel(time=i).values @ q
+        np.testing.assert_allclose(p @ p.T, u @ u.T, rtol=0, atol=1e-9)
+    assert "top 3 principal directions" in pic.label and "S^2" in pic.label
+    assert (~pic.front).any() and pic.front.any()  # both hemispheres are used
+    Image.open(dyn.animate(ds, tmp_path / "ten.gif", every=10)).seek(3)
+
+
 def pixel(canvas, xy):
     x, y = canvas.ax.transData.transform(xy)
     return int(round(canvas.size[1] - y)), int(round(x))
@@ -102,7 +184,7 @@ def test_circle_and_projection_pictures_and_plot(tmp_path, dim):
     ds = dyn.simulate("sphere", objective="angular", vectors=3, dim=dim, samples=2, steps=40)
     frames = Image.open(dyn.animate(ds, tmp_path / "run.gif", every=10)).n_frames
     assert frames == 5
-    pts = picture_of(ds).points(4)
+    pts = picture_of(ds).xy[4]  # front and back: points(4) and the overlay
     assert np.all(np.linalg.norm(pts, axis=1) <= 1 + 1e-12)
     if dim == 2:
         np.testing.assert_allclose(pts, ds.w.isel(time=4).values / np.linalg.norm(ds.w.isel(time=4).values, axis=1)[:, None])

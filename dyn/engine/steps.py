@@ -11,11 +11,15 @@ the Dataset coordinates. A flow subclasses it and writes ``inputs``/``advance``/
 
 from __future__ import annotations
 
+import math
+import os
+
 import numpy as np
 
-from dyn.errors import RunError
+from dyn.errors import RunError, UsageError
 
 MAX_SNAPSHOTS = 500
+MAX_STEPS = 2**62  # the clocks are int64: step0 + steps must stay well inside them
 
 
 def default_record_every(steps):
@@ -33,17 +37,43 @@ def frame_steps(steps, record_every=None):
     return out
 
 
-def check_memory(nbytes, what="snapshots"):
-    """Refuse (RunError) a run whose records would not fit in the free memory."""
-    try:
-        import os
+def snapshot_count(steps, record_every=None, initial=True):
+    """Snapshots a run of ``steps`` steps records: one per frame, and the initial state if ``initial``."""
+    every = default_record_every(steps) if record_every is None else int(record_every)
+    return -(-int(steps) // every) + bool(initial)
 
-        avail = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
+
+def free_memory():
+    """Bytes of physical memory free now, or None where the system does not say."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
     except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_memory(nbytes, what="snapshots"):
+    """Refuse (RunError) a run whose arrays would not fit in the free memory.
+
+    ``nbytes``: a byte count of ``what``, or a dict {what: bytes} of everything the run will hold.
+    """
+    parts = nbytes if isinstance(nbytes, dict) else {what: nbytes}
+    total, avail = sum(int(n) for n in parts.values()), free_memory()
+    if avail is None or total <= 0.8 * avail:
         return
-    if nbytes > 0.8 * avail:
-        raise RunError(f"the run would record {nbytes / 2**30:.1f} GiB of {what} but only {avail / 2**30:.1f} GiB "
-                       f"of memory is free: record less often (record_every), or run fewer steps or replicas")
+    if len(parts) == 1:
+        what = next(iter(parts))
+    else:
+        big = [f"{k} {n / 2**30:.3g} GiB" for k, n in sorted(parts.items(), key=lambda kv: -kv[1]) if n >= total / 100]
+        what = f"arrays ({', '.join(big)}, ...)"
+    raise RunError(f"the run would record {total / 2**30:.3g} GiB of {what} but only {avail / 2**30:.1f} GiB "
+                   f"of memory is free: record less often (record_every), or run fewer steps or replicas, or smaller ones")
+
+
+def check_steps(steps, step0=0):
+    """Refuse (UsageError) a step count beyond the int64 step clocks."""
+    if int(step0) + int(steps) > MAX_STEPS:
+        raise UsageError(f"steps must be at most {MAX_STEPS:,} in all (the step clock is int64), got "
+                         f"{int(step0) + int(steps):,}")
 
 
 class StepJob:
@@ -53,12 +83,18 @@ class StepJob:
     NaN-filled so that a replica that stops (diverges) leaves NaN after its last snapshot.
     """
 
-    def __init__(self, steps, record_every, replicas, shapes, *, step0=0, frame0=0, diverged_at=None):
-        self.frame_steps = frame_steps(steps, record_every)
-        self.frames, self.replicas, self.frame0 = len(self.frame_steps), int(replicas), int(frame0)
+    def __init__(self, steps, record_every, replicas, shapes, *, step0=0, frame0=0, diverged_at=None,
+                 extra_bytes=None):
+        """``extra_bytes``: {what: bytes} of the flow's other arrays (state, data, per-step records), checked
+        with the snapshots against the free memory before anything is allocated."""
+        check_steps(steps, step0)
+        self.replicas, self.frame0 = int(replicas), int(frame0)
         self.initial = self.frame0 == 0  # a new run records its initial state as time 0
-        T = self.frames + self.initial
-        check_memory(8 * self.replicas * T * sum(int(np.prod(s)) for s in shapes.values()))
+        T = snapshot_count(steps, record_every, self.initial)
+        check_memory({"snapshots": 8 * self.replicas * T * sum(math.prod(s) for s in shapes.values()),
+                      **(extra_bytes or {})})
+        self.frame_steps = frame_steps(steps, record_every)
+        self.frames = len(self.frame_steps)
         self.rec = {k: np.full((self.replicas, T) + tuple(s), np.nan) for k, s in shapes.items()}
         self.steps = int(step0) + np.concatenate([[0], np.cumsum(self.frame_steps)])
         self.diverged_at = np.full(self.replicas, -1, np.int64) if diverged_at is None \

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dyn.engine.steps import StepJob, resume_start
+from dyn.engine.steps import StepJob, resume_start, snapshot_count
 from dyn.errors import UsageError
 from dyn.flows.sphere import kernels
 from dyn.flows.sphere.config import SphereConfig
@@ -12,18 +12,32 @@ from dyn.flows.sphere.record import codes, to_dataset
 from dyn.flows.sphere.state import as_points, draw_data, draw_vectors
 
 
+def footprint(cfg, initial=True):
+    """Bytes of what a run holds besides its snapshots of w and norm_before (StepJob counts those)."""
+    R, M, d, N, F = cfg.replicas, cfg.vectors, cfg.dim, cfg.samples, 8
+    T = snapshot_count(cfg.steps, cfg.record_every, initial)
+    # the vectors as drawn (and their draw's scratch), the job's copy, the momentum and accumulation buffers
+    out = {"loss of every step": F * R * cfg.steps, "vectors and buffers": F * M * d * (4 * R + 2),
+           "data": F * N * d * (R + 2),
+           "measures at the snapshots": F * R * T * (3 + 2 * M + N * M + (M * d if N else 0))}
+    return out
+
+
 class SphereJob(StepJob):
-    def __init__(self, cfg, w, x, *, start=None):
+    """``w`` (R or 1, M, d) and ``x`` given, or None: drawn once the memory the run needs is known to be free."""
+
+    def __init__(self, cfg, w=None, x=None, *, start=None):
         start = start or {}
         R, M, d = cfg.replicas, cfg.vectors, cfg.dim
         super().__init__(cfg.steps, cfg.record_every, R, {"w": (M, d), "norm_before": (M,)},
                          step0=start.get("step", 0), frame0=start.get("frame", 0),
-                         diverged_at=start.get("diverged_at"))
+                         diverged_at=start.get("diverged_at"), extra_bytes=footprint(cfg, "frame" not in start))
+        w = draw_vectors(cfg) if w is None else w
         self.cfg = cfg
         self.w = np.ascontiguousarray(np.broadcast_to(w, (R, M, d)), dtype=np.float64).copy()
-        self.x = x
-        self.v = np.zeros_like(self.w)
-        self.acc = np.zeros_like(self.w)
+        self.x = draw_data(cfg) if x is None else x
+        self.v = buffer(start.get("momentum_buffer"), (R, M, d))
+        self.acc = buffer(start.get("gradient_sum"), (R, M, d))
         self.loss_iter = np.full((R, cfg.steps), np.nan)
         if self.initial:
             self.rec["w"][:, 0] = self.w
@@ -45,40 +59,56 @@ class SphereJob(StepJob):
     def finish(self, frames_done, status):
         done = self.step_at(frames_done) - self.step_at(0)
         clocks = {**self.clocks(frames_done), "iteration": self.step_at(0) + np.arange(done)}
+        buffers = {"momentum_buffer": self.v, "gradient_sum": self.acc}
         return to_dataset(self.cfg, self.records(frames_done), self.x, self.loss_iter[:, :done], clocks,
-                          self.diverged_at, status)
+                          self.diverged_at, status, buffers)
+
+
+def buffer(given, shape):
+    """An optimiser buffer: zeros, or the one a continued run ended with."""
+    return np.zeros(shape) if given is None else np.ascontiguousarray(given, dtype=np.float64).reshape(shape).copy()
 
 
 def prepare(cfg, *, init=None, data=None, start=None):
-    """The job of config ``cfg``; ``start`` continues a run (see :func:`resume`)."""
+    """The job of config ``cfg``; ``start`` continues a run (see :func:`resume`). Nothing is drawn before
+    the job has checked that the run fits in memory."""
     names = "(vector, dim): set vectors and dim to match"
-    w = draw_vectors(cfg) if init is None else as_points(init, cfg.vectors, cfg.dim, "init", cfg.replicas, names)
+    w = None if init is None else as_points(init, cfg.vectors, cfg.dim, "init", cfg.replicas, names)
     if start and "data" in start:
         data = start["data"]
     if data is not None and cfg.objective != "angular":
         raise UsageError(f"data applies to the angular objective, not {cfg.objective!r}")
-    x = draw_data(cfg) if data is None else \
+    x = None if data is None else \
         as_points(data, cfg.samples, cfg.dim, "data", cfg.replicas, "(sample, dim): set samples and dim to match")
     return SphereJob(cfg, w, x, start=start)
 
 
+def replicas_first(da, *dims):
+    """The values of ``da`` as (replica, *dims), or (*dims) when it has no replica dim."""
+    return da.transpose(*(("replica",) if "replica" in da.dims else ()), *dims).values
+
+
 def resume(ds, **overrides):
-    """Config, initial vectors and start of the run that continues ``ds`` (its next ``steps`` steps)."""
-    cfg = SphereConfig.from_json(ds.attrs["config"])
+    """Config, initial vectors and start of the run that continues ``ds`` (its next ``steps`` steps).
+
+    The optimiser buffers the run ended with (``momentum_buffer``, ``gradient_sum``) carry over, so that a run
+    continued in parts is the unbroken run; a buffer the run did not use starts at zero.
+    """
+    before = SphereConfig.from_json(ds.attrs["config"])
     fixed = {"objective", "vectors", "dim", "samples", "replicas", "seed", "draw", "as_seed"}
     for key, value in overrides.items():
-        if key in fixed and value != getattr(cfg, key):
-            raise UsageError(f"cannot change {key} when continuing a run ({getattr(cfg, key)!r} -> {value!r})")
-    cfg = cfg.replace(**overrides)
-    if cfg.accumulate or cfg.momentum:
-        raise UsageError("cannot continue a run with accumulate or momentum: its optimiser buffer is not recorded")
-    last = ds["w"].isel(time=-1)
-    if "replica" not in ds.dims:
-        last = last.expand_dims("replica")
-    init = last.transpose("replica", "vector", "dim").values.copy()
+        if key in fixed and value != getattr(before, key):
+            raise UsageError(f"cannot change {key} when continuing a run ({getattr(before, key)!r} -> {value!r})")
+    cfg = before.replace(**overrides)
+    init = replicas_first(ds["w"].isel(time=-1), "vector", "dim").reshape(cfg.replicas, cfg.vectors, cfg.dim).copy()
     start = resume_start(ds)
     init[start["diverged_at"] >= 0] = 1.0  # a diverged replica stays stopped; its NaN state is not checked
+    for name, used in (("momentum_buffer", before.momentum > 0), ("gradient_sum", before.accumulate)):
+        if name in ds:  # a stopped replica's NaN buffer is never read
+            start[name] = np.nan_to_num(replicas_first(ds[name], "vector", "dim"))
+        elif used:
+            raise UsageError(f"cannot continue this run: it used a {name.replace('_', ' ')} that its file does "
+                             "not record (written by an older dyn)")
     if "x" in ds:
-        x = ds["x"]
-        start["data"] = x.transpose(*(("replica",) if "replica" in x.dims else ()), "sample", "dim").values
+        start["data"] = replicas_first(ds["x"], "sample", "dim")
     return cfg, init, None, start

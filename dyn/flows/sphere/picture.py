@@ -2,8 +2,8 @@
 
 d = 3: an orthographic view of the unit sphere (outline and equator drawn once, in the static layer);
 vectors on the front hemisphere solid, on the back one faint (an overlay), data points red.
-d = 2: the unit circle. d > 3: the vectors projected onto the top two principal directions of their
-trajectory (a projection of the unit sphere lies in the unit disc). ``dyn plot`` shows the loss at
+d = 2: the unit circle. d > 3: the directions projected onto the top three principal directions of
+their trajectory and put back on S^2 (normalised), then drawn as d = 3 (front solid, back faint). ``dyn plot`` shows the loss at
 every step beside the angles over time (theta_nk for the angular objective, and the minimum angle).
 """
 
@@ -29,15 +29,25 @@ def unit(a):
     return a / np.linalg.norm(a, axis=-1, keepdims=True)
 
 
-def principal_directions(u):
-    """(2, d): the top two right singular vectors of the directions ``u`` (T, M, d) (uncentred)."""
+def principal_directions(u, n=3):
+    """(n, d): the top ``n`` right singular vectors of the directions ``u`` (T, M, d) (uncentred: the
+    directions' mean is part of what they span), zero rows where the trajectory spans fewer."""
     pick = np.unique(np.linspace(0, len(u) - 1, min(len(u), PCA_SNAPSHOTS)).astype(int))
     flat = u[pick].reshape(-1, u.shape[-1])
     flat = flat[np.isfinite(flat).all(1)]
     _, _, vt = np.linalg.svd(flat, full_matrices=False)
-    basis = np.zeros((2, u.shape[-1]))
-    basis[:len(vt[:2])] = vt[:2]
+    basis = np.zeros((n, u.shape[-1]))
+    basis[:len(vt[:n])] = vt[:n]
     return basis
+
+
+def on_s2(u, basis):
+    """The directions ``u`` (..., d) in the 3-D ``basis`` (3, d), normalised onto S^2 (NaN where u is
+    orthogonal to it: such a point is not drawn)."""
+    p = u @ basis.T
+    n = np.linalg.norm(p, axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 1e-12, p / n, np.nan)
 
 
 class Picture:
@@ -52,19 +62,20 @@ class Picture:
         u = unit(ds["w"].transpose("time", "vector", "dim").values)
         x = unit(ds["x"].transpose("sample", "dim").values) if "x" in ds else np.zeros((0, u.shape[-1]))
         d = u.shape[-1]
-        if d == 3:
-            basis = view_basis()
-            self.label = "orthographic view of S^2: faint points are on the far side"
-        elif d == 2:
-            basis = np.eye(2)
+        if d == 2:
             self.label = "S^1"
+            self.xy, self.front = u, np.ones(u.shape[:2], bool)
+            self.data_xy, self.data_front = x, np.ones(len(x), bool)
         else:
-            basis = principal_directions(u)
-            self.label = f"S^{d - 1} projected on the top two principal directions of the vectors"
-        self.xy = u @ basis[:2].T
-        self.front = u @ basis[2] >= 0 if d == 3 else np.ones(u.shape[:2], bool)
-        self.data_xy = x @ basis[:2].T
-        self.data_front = x @ basis[2] >= 0 if d == 3 else np.ones(len(x), bool)
+            self.label = "orthographic view of S^2: faint points are on the far side"
+            if d > 3:
+                pca = principal_directions(u)
+                u, x = on_s2(u, pca), on_s2(x, pca)
+                self.label = (f"S^{d - 1} projected on the top 3 principal directions of the vectors' trajectory, "
+                              "normalised onto S^2;\northographic view: faint points are on the far side")
+            view = view_basis()
+            self.xy, self.front = u @ view[:2].T, u @ view[2] >= 0
+            self.data_xy, self.data_front = x @ view[:2].T, x @ view[2] >= 0
         times = list(range(0, ds.sizes["time"], every))
         if times[-1] != ds.sizes["time"] - 1:
             times.append(ds.sizes["time"] - 1)
@@ -82,7 +93,7 @@ class Picture:
         ax.set_xlabel(self.label, fontsize=8)
         t = np.linspace(0.0, 2.0 * np.pi, 361)
         ax.plot(np.cos(t), np.sin(t), color="k", lw=1.0, zorder=1)
-        if self.d == 3:  # the equator: its near half solid, its far half dashed
+        if self.d >= 3:  # the equator: its near half solid, its far half dashed
             eq = np.stack([np.cos(t), np.sin(t), np.zeros_like(t)], 1) @ view_basis().T
             near = np.where(eq[:, 2] >= 0, eq[:, 1], np.nan)
             far = np.where(eq[:, 2] < 0, eq[:, 1], np.nan)

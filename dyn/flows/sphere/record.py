@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-import xarray as xr
 
 from dyn.flows.sphere import kernels
 from dyn.flows.sphere.config import OBJECTIVES, OPERATORS
-from dyn.io.schema import describe
+from dyn.io.schema import run_dataset
 
 VARIABLES = {
     "w": ("the vectors w_k as the run holds them (unit norm, except under project='before', where the state "
@@ -24,12 +23,14 @@ VARIABLES = {
                     "1"),
     "theta": ("angle theta_nk between data point x_n and vector w_k", "rad"),
     "min_angle": ("minimum angle between two vectors", "rad"),
+    "momentum_buffer": ("momentum buffer v after the last step (v <- momentum v + gradient; Riemannian: in the "
+                        "tangent space where the last step was taken); a continued run starts from it", "1"),
+    "gradient_sum": ("sum of every gradient so far (accumulate=True: the seed never clears its gradient), after "
+                     "the last step; a continued run starts from it", "1"),
     "diverged_at": ("first step whose objective was not finite, -1 if none", "step"),
     "step": ("optimisation steps taken", "step"),
     "time": ("snapshot index: time 0 is the initial state, time t the state after frame t - 1", "frame"),
     "iteration": ("index of the step (0-based): loss_iter[i] is the objective before step i + 1", "step"),
-    "replica": ("replica index: replica r ran with seed + r", "1"),
-    "seed": ("seed of each replica", "1"),
     "vector": ("vector index k", "1"),
     "sample": ("data point index n", "1"),
     "dim": ("coordinate index of the ambient space R^dim", "1"),
@@ -76,8 +77,9 @@ def angles(w, x):
                              -1.0, 1.0))
 
 
-def to_dataset(cfg, rec, x, loss_iter, clocks, diverged_at, status):
-    """Assemble the run's Dataset; ``rec`` arrays are (replica, time, ...)."""
+def to_dataset(cfg, rec, x, loss_iter, clocks, diverged_at, status, buffers):
+    """Assemble the run's Dataset; ``rec`` arrays are (replica, time, ...); ``buffers`` (replica, vector, dim)
+    the optimiser's, kept when the run uses them (momentum_buffer for momentum > 0, gradient_sum to accumulate)."""
     lead = ("replica", "time")
     data = {
         "w": (lead + ("vector", "dim"), rec["w"]),
@@ -85,21 +87,19 @@ def to_dataset(cfg, rec, x, loss_iter, clocks, diverged_at, status):
         "loss_iter": (("replica", "iteration"), loss_iter),
         "diverged_at": (("replica",), diverged_at.copy()),
     }
+    for name, used in (("momentum_buffer", cfg.momentum > 0), ("gradient_sum", cfg.accumulate)):
+        if used:
+            data[name] = (("replica", "vector", "dim"), buffers[name].copy())
     for name, values in measured(cfg, rec["w"], x).items():
         data[name] = (lead + (("vector",) if values.ndim == 3 else ()), values)
     coords = {
         "time": ("time", clocks["time"]), "step": ("time", clocks["step"]),
         "iteration": ("iteration", clocks["iteration"]),
-        "replica": ("replica", np.arange(cfg.replicas)), "seed": ("replica", cfg.seed + np.arange(cfg.replicas)),
         "vector": ("vector", np.arange(cfg.vectors)), "dim": ("dim", np.arange(cfg.dim)),
     }
     if cfg.objective == "angular":
         data["theta"] = (lead + ("sample", "vector"), angles(rec["w"], x))
         data["x"] = ((("replica",) if x.shape[0] > 1 else ()) + ("sample", "dim"), x if x.shape[0] > 1 else x[0])
         coords["sample"] = ("sample", np.arange(cfg.samples))
-    ds = xr.Dataset(data, coords).transpose("time", "replica", ...)
-    if cfg.replicas == 1:
-        ds = ds.squeeze("replica", drop=True)
-    ds.attrs.update(flow="sphere", seed=cfg.seed)
-    ds = describe(ds, cfg, {**VARIABLES, "energy": (energy_description(cfg), "1")}, status)
-    return ds
+    return run_dataset(data, coords, cfg, {**VARIABLES, "energy": (energy_description(cfg), "1")}, status,
+                       flow="sphere")
