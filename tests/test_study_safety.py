@@ -117,3 +117,20 @@ def test_swept_strings_are_stored_without_zarr_warnings(tmp_path, dask_client):
         ds = xr.open_zarr(tmp_path / "u.zarr", consolidated=False)
         assert out.done == 2 and list(ds["update"].values) == ["projected", "riemannian"]
         assert np.isfinite(float(ds["final_loss"].sel(update="riemannian", seed=0)))
+
+
+def test_ctrl_c_during_the_drivers_writes_takes_effect_after_them():
+    """A region is written, marked and logged whole: SIGINT inside the block is raised at its end."""
+    import os
+    import signal
+
+    from dyn.study.run import _sigint_deferred
+
+    steps = []
+    with pytest.raises(KeyboardInterrupt):
+        with _sigint_deferred():
+            os.kill(os.getpid(), signal.SIGINT)
+            steps.append("marked")
+            steps.append("logged")
+    assert steps == ["marked", "logged"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

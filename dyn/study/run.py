@@ -146,16 +146,20 @@ class Study:
             group.attrs["spec"] = self.spec.to_json()
 
     def finish_cells(self, region, result=None, error=None):
-        """Write a task's returned cells (if any), then mark them: the driver's only writes."""
-        if error is None:
-            if result is not None:
-                st.write_region(result, self.store, region)
-            st.mark(self.store, self.spec, region, st.DONE)
-            log("done", region)
-        else:
-            st.mark(self.store, self.spec, region, st.FAILED, error)
-            self.out.messages.append((region, error))
-        self.out.computed += 1
+        """Write a task's returned cells (if any), then mark them: the driver's only writes.
+
+        Ctrl-C takes effect after them, so that a region is written and marked whole or not at all.
+        """
+        with _sigint_deferred():
+            if error is None:
+                if result is not None:
+                    st.write_region(result, self.store, region)
+                st.mark(self.store, self.spec, region, st.DONE)
+                log("done", region)
+            else:
+                st.mark(self.store, self.spec, region, st.FAILED, error)
+                self.out.messages.append((region, error))
+            self.out.computed += 1
 
     # -- running ------------------------------------------------------------------------------------
     def run(self, *, workers=2, scheduler=None, client=None):
@@ -260,6 +264,22 @@ class Study:
         _, status, error = st.open_status(self.store)
         self.out.done = int((status == st.DONE).sum())
         self.out.failed = int((status == st.FAILED).sum())
+
+
+@contextlib.contextmanager
+def _sigint_deferred():
+    """SIGINT held back for the duration of the block, then raised as KeyboardInterrupt (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    hit = []
+    old = signal.signal(signal.SIGINT, lambda signum, frame: hit.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+    if hit:
+        raise KeyboardInterrupt
 
 
 @contextlib.contextmanager
