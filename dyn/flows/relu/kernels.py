@@ -24,6 +24,17 @@ def drelu(z):
     return 1.0 if z >= 0.0 else 0.0
 
 
+@njit(cache=True, fastmath={"reassoc"})
+def student_output(a, z):
+    """sum_k a_k relu(z_k). Reassociation lets the sum run in SIMD lanes (a serial chain of m dependent
+    additions otherwise); the order is fixed by the code, so results are reproducible and do not depend
+    on the thread count."""
+    out = 0.0
+    for k in range(a.shape[0]):
+        out += a[k] * relu(z[k])
+    return out
+
+
 @njit(cache=True)
 def teacher_output(ta, tw, tb, x):
     """f*(x) = 1/M sum_j ta_j relu(tw_j . x + tb_j) for one sample x (d,)."""
@@ -68,10 +79,7 @@ def run_replica(a, wt, b, ta, tw, tb, x, starts, sizes, frame_steps, lr, scale, 
                     xq = xi[q]
                     for k in range(m):
                         z[k] += wt[q, k] * xq
-                out = 0.0
-                for k in range(m):
-                    out += a[k] * relu(z[k])
-                err = out * inv_m - teacher_output(ta, tw, tb, xi)
+                err = student_output(a, z) * inv_m - teacher_output(ta, tw, tb, xi)
                 loss += 0.5 * err * err
                 c = inv_m * err
                 for k in range(m):
