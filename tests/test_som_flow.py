@@ -102,6 +102,9 @@ def test_digits_from_scikit_learn():
     (["--data", "bad.csv"], 1, "cannot read bad.csv"),
     (["--data", "nan.csv"], 2, "contains NaN"),
     (["--data", "cube.npy"], 2, "must have shape (n, D)"),
+    (["--data", "empty.csv"], 1, "holds no data"),
+    (["--data", "empty.npy"], 1, "holds no data"),
+    (["--data", "complex.npy"], 2, "must be real numbers"),
     (["--data", "digits", "--n", "5"], 2, "has its own size"),
     (["--topology", "hexagonal", "--toroidal", "--cols", "5"], 2, "even number of cols"),
     (["--device", "cuda"], 1, "not available yet"),
@@ -112,6 +115,9 @@ def test_bad_input_is_one_line_and_touches_nothing(run_cli, tmp_path, argv, code
     (tmp_path / "bad.csv").write_text("1,2\nfoo,bar\n")
     (tmp_path / "nan.csv").write_text("1,2\nnan,3\n")
     np.save(tmp_path / "cube.npy", np.zeros((2, 2, 2)))
+    (tmp_path / "empty.csv").write_text("")
+    np.save(tmp_path / "empty.npy", np.zeros((0, 2)))
+    np.save(tmp_path / "complex.npy", np.array([[1 + 2j, 3.0]]))
     got, out, err = run_cli("simulate", "som", *argv, "--steps", "5", "--no-gif", "-q")
     assert got == code, err
     assert one_line_error(err), err
@@ -239,3 +245,17 @@ def test_help_states_the_rule_dependent_defaults(run_cli):
     assert code == 0
     text = " ".join(out.split())
     assert "[T: 20; M: 10]" in text and "[T: 0.001; M: 0.5]" in text and "T for rule topographic" in text
+
+
+def test_shuffled_order_is_a_permutation_each_epoch_and_linear_in_length():
+    """Every epoch of a shuffled block is a permutation of the data; blocks split anywhere agree."""
+    from dyn.flows.som.data import Order
+
+    order = Order(7, 3, True, [5, 6])
+    whole = order.block(0, 20)  # 60 samples: 8 epochs of 7 and a part
+    assert whole.shape == (2, 60)
+    for r in range(2):
+        for e in range(8):
+            assert sorted(whole[r, 7 * e:7 * e + 7]) == list(range(7))
+    assert (np.concatenate([order.block(0, 9), order.block(9, 11)], axis=1) == whole).all()
+    assert (whole[0] != whole[1]).any()

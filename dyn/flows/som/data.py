@@ -7,6 +7,7 @@ replica r is a single run with seed + r.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -49,17 +50,23 @@ def load_file(path):
     if not path.is_file():
         raise UsageError(f"no such file: {path}")
     try:
-        if path.suffix.lower() == ".npy":
-            x = np.load(path, allow_pickle=False)
-        else:
-            x = np.loadtxt(path, delimiter=",", ndmin=2)
+        with warnings.catch_warnings():  # loadtxt warns on an empty file: it is refused below, in one line
+            warnings.simplefilter("ignore")
+            if path.suffix.lower() == ".npy":
+                x = np.load(path, allow_pickle=False)
+            else:
+                x = np.loadtxt(path, delimiter=",", ndmin=2)
     except (ValueError, OSError, EOFError) as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise RunError(f"cannot read {path} as {path.suffix[1:]} numbers: {first}") from None
+    if np.size(x) == 0:
+        raise RunError(f"{path} holds no data")
     return as_data(x, str(path))
 
 
 def as_data(x, what="data"):
+    if np.iscomplexobj(x):
+        raise UsageError(f"{what} must be real numbers, got complex ones")
     try:
         x = np.asarray(x, dtype=np.float64)
     except (TypeError, ValueError):
@@ -126,8 +133,9 @@ class Order:
             return (pos % self.n)[None]
         epoch, where = np.divmod(pos, self.n)
         out = np.empty((len(self.seeds), len(pos)), np.int64)
+        # positions are consecutive: each epoch is one slice of them (linear in the block's length)
+        cuts = np.concatenate([[0], np.flatnonzero(np.diff(epoch)) + 1, [len(pos)]])
         for r, seed in enumerate(self.seeds):
-            for e in np.unique(epoch):
-                sel = epoch == e
-                out[r, sel] = stream(seed, ORDER, int(e)).permutation(self.n)[where[sel]]
+            for a, b in zip(cuts[:-1], cuts[1:]):
+                out[r, a:b] = stream(seed, ORDER, int(epoch[a])).permutation(self.n)[where[a:b]]
         return out

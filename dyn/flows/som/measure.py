@@ -22,6 +22,9 @@ from dyn.flows.som.config import DECAY_CODES
 from dyn.flows.som.grid import adjacent
 
 
+H_BYTES = 64 * 2**20  # neighbourhood matrices held at once by the measures
+
+
 def normalized(a):
     return a / np.maximum(np.linalg.norm(a, axis=-1, keepdims=True), kernels.NORM_EPS)
 
@@ -37,23 +40,6 @@ def schedule(cfg, steps):
     return sig, lr
 
 
-def measure_one(w, x, xsq, H, adj):
-    """(qe, te, topographic loss, Heskes energy) of weights w (K, D) on data x (n, D)."""
-    wsq = np.einsum("kd,kd->k", w, w)
-    d2 = np.maximum(0.0, -2.0 * (x @ w.T) + xsq[:, None] + wsq[None, :])
-    bmu = np.argmin(d2, axis=1)
-    rows = np.arange(len(x))
-    qe = float(np.linalg.norm(x - w[bmu], axis=1).mean())
-    d2_2 = d2.copy()
-    d2_2[rows, bmu] = np.inf
-    second = np.argmin(d2_2, axis=1)
-    te = float(np.mean(~adj[bmu, second])) if w.shape[0] > 1 else np.nan
-    loss = float(np.einsum("bk,bk->b", H[bmu], d2).mean())
-    energy_all = xsq[:, None] * H.sum(1)[None, :] + (H @ wsq)[None, :] - 2.0 * (x @ (H @ w).T)
-    energy = float(energy_all.min(axis=1).mean())
-    return qe, te, loss, energy
-
-
 def measure(cfg, grid, code, w, x, sigmas):
     """Per snapshot (replica, time): the four measures; NaN where the weights are NaN.
 
@@ -67,10 +53,18 @@ def measure(cfg, grid, code, w, x, sigmas):
     adj = adjacent(grid)
     R, T, K, D = w.shape
     levels, which = np.unique(np.asarray(sigmas, float), return_inverse=True)
-    H = np.stack([neighbourhood_matrix(grid, code, s) for s in levels])
+    which = np.tile(which.astype(np.int64), R)
+    flat = np.ascontiguousarray(w.reshape(R * T, K, D))
     out = np.full((R * T, 4), np.nan)
-    kernels.measure_many(np.ascontiguousarray(w.reshape(R * T, K, D)), x, xsq, H,
-                         np.tile(which.astype(np.int64), R), adj, out)
+    # the neighbourhood matrices of a few sigma levels at a time (one a snapshot when sigma decays):
+    # memory stays at about H_BYTES whatever the number of snapshots
+    per = max(1, H_BYTES // (8 * K * K))
+    for lo in range(0, len(levels), per):
+        H = np.stack([neighbourhood_matrix(grid, code, s) for s in levels[lo:lo + per]])
+        pick = np.flatnonzero((which >= lo) & (which < lo + per))
+        part = np.full((len(pick), 4), np.nan)
+        kernels.measure_many(np.ascontiguousarray(flat[pick]), x, xsq, H, which[pick] - lo, adj, part)
+        out[pick] = part
     out = out.reshape(R, T, 4)
     if K < 2:
         out[..., 1] = np.nan
