@@ -259,3 +259,13 @@ def test_shuffled_order_is_a_permutation_each_epoch_and_linear_in_length():
             assert sorted(whole[r, 7 * e:7 * e + 7]) == list(range(7))
     assert (np.concatenate([order.block(0, 9), order.block(9, 11)], axis=1) == whole).all()
     assert (whole[0] != whole[1]).any()
+
+
+def test_a_data_array_sets_the_size_and_refuses_a_contradicting_one():
+    x = np.random.default_rng(0).random((40, 3))
+    ds = dyn.simulate("som", data=x, dim=3, rows=3, cols=3, steps=10)
+    assert ds.sizes["dim"] == 3 and ds.sizes["sample"] == 40
+    with pytest.raises(dyn.UsageError, match="data array has 3 columns"):
+        dyn.simulate("som", data=x, dim=4, rows=3, cols=3, steps=10)
+    with pytest.raises(dyn.UsageError, match="a data array has its own size"):
+        dyn.simulate("som", data=x, n=7, rows=3, cols=3, steps=10)

@@ -20,6 +20,9 @@ def simulate(flow, *, progress=False, **options):
     for k in spec.arrays:
         if not isinstance(options.get(k), str):
             options.pop(k, None)
+    for k in arrays:  # an array given for a config option of the same name marks that option "array"
+        if k in spec.config.field_names():
+            options[k] = "array"
     init = arrays.get("init")
     if init is not None and hasattr(init, "data_vars"):
         if init.attrs.get("flow") != spec.name:

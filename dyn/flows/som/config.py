@@ -120,6 +120,10 @@ class SomConfig(Config):
     def _resolve_data(self):
         builtin = self.data in BUILTIN_DATA
         if self.data == "array":  # dyn.simulate(..., data=ARRAY): n and dim are the array's
+            if self.n is not None:
+                raise UsageError("n sets the size of a generated data set; a data array has its own size")
+            if self.dim is not None:
+                self._set(dim=integer("dim", self.dim, 1))
             return
         if not builtin and not self.data.lower().endswith((".npy", ".csv")):
             raise UsageError(f"data must be one of {', '.join(BUILTIN_DATA)} or a .npy/.csv file; got {self.data!r}")

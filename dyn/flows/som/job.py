@@ -72,6 +72,8 @@ def prepare(cfg, *, init=None, data=None, start=None):
     if start is not None:
         raise UsageError("continuing a som run is not supported: run it again with more steps")
     x = data_of(cfg, data)
+    if data is not None and cfg.dim is not None and cfg.dim != x.shape[1]:
+        raise UsageError(f"dim is {cfg.dim} but the data array has {x.shape[1]} columns")
     cfg = copy.copy(cfg)  # record what the data turned out to be
     cfg._set(data="array" if data is not None else cfg.data, n=len(x), dim=x.shape[1])
     w0 = initial_weights(cfg, x, init)
