@@ -173,6 +173,7 @@ def run_online(w, X, order, frame_steps, step0, T, lr0, lr_code, sigma0, sg_code
     tmp = np.empty((K, 1))
     s = 0
     status = -1
+    table_sigma = np.nan  # sigma of the Heskes tables FA, FB, H (none built yet)
     for f in range(frame_steps.shape[0]):
         for _ in range(frame_steps[f]):
             t = step0 + s
@@ -197,7 +198,9 @@ def run_online(w, X, order, frame_steps, step0, T, lr0, lr_code, sigma0, sg_code
                 break
             c = first_of_equal_norms(d2, c, best)
             if heskes:  # the winner minimises sum_j h(k, j) |x - w_j|^2
-                neighbour_tables(code, gi, gj, gx, gy, periods, sep, rows, cols, sig, FA, FB, H)
+                if sig != table_sigma:  # the tables depend on sigma alone: rebuilt only when it changed
+                    neighbour_tables(code, gi, gj, gx, gy, periods, sep, rows, cols, sig, FA, FB, H)
+                    table_sigma = sig
                 spread(sep, rows, cols, FA, FB, H, d2, e, tmp)
                 c = 0
                 for k in range(1, K):
