@@ -153,11 +153,32 @@ def test_picture_mesh_joins_grid_neighbours_and_projects_high_dimensions():
     pic = Picture(ds)
     x, y = pic.overlays(0)[0]
     assert len(x) == 7 * 3 and np.isnan(x[2::3]).all()  # 2 x 3 grid: 7 edges, NaN after each
-    assert pic.default_trail == 0
+    assert pic.default_trail == 0 and pic.animated_artists() == [] and pic.figsize == (6, 6)
     np.testing.assert_allclose(pic.points(3), ds.w.values[3])
     high = dyn.simulate("som", rule="topographic", rows=3, cols=3, dim=6, n=40, batch=8, steps=5)
     pos = Picture(high).points(5)
     assert pos.shape == (9, 2) and np.isfinite(pos).all()
+
+
+def test_above_three_dimensions_the_animation_shows_the_u_matrix_over_time():
+    """D > 3: beside the mesh, the U-matrix of each snapshot (an image) and a cursor on the QE/TE curves."""
+    from dyn.flows.som.grid import make_grid, umatrix
+    from dyn.render.animate import picture_of
+    from dyn.render.blit import Canvas
+
+    ds = dyn.simulate("som", rule="topographic", rows=3, cols=4, dim=6, n=40, batch=8, steps=6)
+    pic = picture_of(ds)
+    canvas = Canvas(pic, dpi=40)
+    first = np.asarray(canvas.frame(0))
+    image, cursor = pic.animated_artists()
+    last = np.asarray(canvas.frame(6))
+    want = umatrix(ds.w.values[6], make_grid(3, 4, "rectangular", False)).reshape(3, 4)
+    np.testing.assert_allclose(image.get_array(), want)
+    assert cursor.get_xdata()[0] == float(ds.step[6])
+    assert len(canvas.fig.axes) == 4  # mesh, U-matrix, QE and its TE twin
+    right = slice(first.shape[1] // 2, None)
+    assert (first[:, right] != last[:, right]).any()  # the side panels move
+    assert pic.figsize == (12, 6)
 
 
 def test_metrics_for_studies(ring_run):

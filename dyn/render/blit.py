@@ -12,7 +12,9 @@ A flow's picture (``dyn.flows.<flow>.picture.Picture(ds, style=, replica=, xlim=
   pair of arrays each): more moving artists drawn every frame, e.g. a SOM's mesh (line segments
   separated by NaN) or the points on the far side of a sphere;
 - optionally ``default_trail``: the trail used when the caller asks for none in particular
-  (None: every past position, as the seed; 0: no trail).
+  (None: every past position, as the seed; 0: no trail);
+- optionally ``animated_artists()`` (artists it made in ``draw_static``, in any axes of the figure,
+  e.g. an image) and ``update_artists(i)`` (sets their data for snapshot ``i``): drawn every frame.
 
 Per frame the background is restored, the moving points drawn on it with ``draw_artist``, and the
 RGB image handed to the writer. The title is drawn by Pillow onto that image, in matplotlib's
@@ -44,6 +46,9 @@ class Canvas:
         self.canvas = FigureCanvasAgg(self.fig)
         self.ax = self.fig.add_subplot()
         picture.draw_static(self.ax)
+        self.extra = list(picture.animated_artists()) if hasattr(picture, "animated_artists") else []
+        for artist in self.extra:
+            artist.set_animated(True)  # kept out of the cached background
         self.trail, = self.ax.plot([], [], ls="none", animated=True, **picture.trail_style)
         self.moving, = self.ax.plot([], [], ls="none", animated=True, **picture.point_style)
         self.overlays = [self.ax.plot([], [], animated=True, **style)[0]
@@ -84,6 +89,10 @@ class Canvas:
         for line, (x, y) in zip(self.overlays, self.picture.overlays(i) if self.overlays else ()):
             line.set_data(x, y)
             self.ax.draw_artist(line)
+        if self.extra:
+            self.picture.update_artists(i)
+            for artist in self.extra:
+                self.ax.draw_artist(artist)
         pts = finite(self.picture.points(i))
         self.moving.set_data(pts[:, 0], pts[:, 1])
         self.ax.draw_artist(self.moving)

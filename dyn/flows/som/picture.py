@@ -1,7 +1,9 @@
 """The som flow's picture: the map as a mesh (units joined to their grid neighbours) over the data.
 
 In D = 2 the plane is the data's; for D >= 3 everything is projected on the top two principal
-directions of the final map's weights (an organised map is close to a 2-D sheet, so its own plane
+directions of the final map's weights, and for D > 3 the U-matrix over time (mean distance of each
+unit to its grid neighbours, in weight space) and the QE/TE curves with a moving cursor are drawn
+beside the mesh (an organised map is close to a 2-D sheet, so its own plane
 shows whether it unfolded) (for the forum's layer, the L2-normalised weights: the vectors its loss compares). The data
 are drawn once, in the static layer; the mesh is one NaN-separated line (an overlay), the units dots.
 ``plot_panels`` is ``dyn plot``'s figure for som runs: QE/TE (and loss) curves, the U-matrix, the map.
@@ -59,8 +61,12 @@ class Picture:
         if times[-1] != ds.sizes["time"] - 1:
             times.append(ds.sizes["time"] - 1)
         self.times = times
-        self.figsize = (6, 6)
+        self.wide = ds.sizes["dim"] > 3
+        self.figsize = (12, 6) if self.wide else (6, 6)
         self.xlim, self.ylim = self._limits(xlim, ylim)
+        if self.wide:
+            w = ds["w"].transpose("time", "unit", "dim").values
+            self.umat = np.stack([umatrix(wt, grid).reshape(grid.rows, grid.cols) for wt in w])
 
     def _limits(self, xlim, ylim):
         pts = np.concatenate([self.data, self.pos[-1], self.pos[0]])
@@ -79,6 +85,39 @@ class Picture:
         step = max(1, len(self.data) // MAX_DATA_DRAWN)
         ax.plot(self.data[::step, 0], self.data[::step, 1], ls="none", marker="o", ms=2.0, mew=0,
                 color="0.6", alpha=0.6, zorder=1)
+        if self.wide:
+            self._draw_side(ax)
+
+    def _draw_side(self, ax):
+        """D > 3: the U-matrix (animated image) above the QE/TE curves (static, with an animated cursor)."""
+        fig = ax.get_figure()
+        ax.set_position([0.07, 0.09, 0.42, 0.82])
+        ax_u = fig.add_axes([0.56, 0.42, 0.38, 0.5])
+        finite_u = self.umat[np.isfinite(self.umat)]
+        lo, hi = np.percentile(finite_u, [1, 99]) if finite_u.size else (0.0, 1.0)
+        self.image = ax_u.imshow(self.umat[0], cmap="bone_r", vmin=float(lo), vmax=float(max(hi, lo + 1e-12)),
+                                 origin="upper")
+        ax_u.set_title("U-matrix: mean distance to grid neighbours", fontsize=9)
+        ax_u.set_xticks([])
+        ax_u.set_yticks([])
+        ax_c = fig.add_axes([0.56, 0.08, 0.38, 0.25])
+        step = self.ds.step.values
+        ax_c.plot(step, self.ds.quantization_error.values, color="tab:blue", lw=1.2, label="QE")
+        ax_c.set_xlabel("step")
+        ax_c.set_ylabel("QE", color="tab:blue")
+        ax_t = ax_c.twinx()
+        ax_t.plot(step, self.ds.topographic_error.values, color="tab:orange", lw=1.2, label="TE")
+        ax_t.set_ylim(0, 1)
+        ax_t.set_ylabel("TE", color="tab:orange")
+        self.cursor = ax_c.axvline(step[0], color="k", lw=1.0)
+
+    def animated_artists(self):
+        return [self.image, self.cursor] if self.wide else []
+
+    def update_artists(self, i):
+        self.image.set_data(self.umat[i])
+        s = float(self.ds.step.values[i])
+        self.cursor.set_xdata([s, s])
 
     def points(self, i):
         return self.pos[i]
