@@ -206,18 +206,9 @@ def run_online(w, X, order, frame_steps, step0, T, lr0, lr_code, sigma0, sg_code
                 for k in range(1, K):
                     if e[k, 0] < e[c, 0]:
                         c = k
-            if sep:  # h = fa[i] fb[j]: rows + cols evaluations
-                for i in range(rows):
-                    fa[i] = axis_factor(code, wrap(float(i - gi[c]), periods[2]), sig)
-                for j in range(cols):
-                    fb[j] = axis_factor(code, wrap(float(j - gj[c]), periods[3]), sig)
-                for i in range(rows):
-                    for j in range(cols):
-                        h[i * cols + j] = (fa[i] * fb[j]) * eta
-            else:
-                neighbour_row(code, c, gi, gj, gx, gy, periods, sep, rows, cols, sig, fa, fb, h)
-                for k in range(K):
-                    h[k] = h[k] * eta
+            neighbour_row(code, c, gi, gj, gx, gy, periods, sep, rows, cols, sig, fa, fb, h)
+            for k in range(K):
+                h[k] = h[k] * eta
             for q in range(D):
                 xq = x[q]
                 row = wt[q]
