@@ -23,7 +23,7 @@ BUILTIN_DATA = ("uniform", "ring", "blobs", "sphere", "digits")
 WEIGHTS_INITS = ("uniform", "normal", "sample")
 DEVICES = ("auto", "cpu", "cuda")
 
-# kernel codes (kernels.py reads these numbers)
+# kernel codes (kernels.py and neighbourhood.py read these numbers)
 DECAY_CODES = {"constant": 0, "asymptotic_decay": 1, "inverse_decay_to_zero": 2, "linear_decay_to_zero": 3,
                "inverse_decay_to_one": 4, "linear_decay_to_one": 5}
 NEIGHBOURHOOD_CODES = {"gaussian": 0, "mexican_hat": 1, "bubble": 2, "triangle": 3, "forum_gaussian": 4}
