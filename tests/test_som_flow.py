@@ -181,6 +181,33 @@ def test_above_three_dimensions_the_animation_shows_the_u_matrix_over_time():
     assert pic.figsize == (12, 6)
 
 
+@pytest.mark.parametrize("opts", [dict(rule="topographic", dim=6, n=40, batch=8, steps=6),
+                                  dict(rule="online", dim=5, data="uniform", n=60, steps=50)])
+def test_plot_above_three_dimensions_has_three_panels_that_do_not_overlap(opts):
+    """dyn plot of a D > 3 map: curves, U-matrix (with its colour bar) and map side by side, no layout warning."""
+    import warnings
+
+    from matplotlib.transforms import Bbox
+
+    ds = dyn.simulate("som", rows=3, cols=4, **opts)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # tight_layout's warnings fail the test
+        fig = dyn.plot(ds)
+        renderer = fig.canvas.get_renderer()
+    groups = {}  # a twin axis shares its host's position: one group each
+    for ax in fig.axes:
+        groups.setdefault(tuple(np.round(ax.get_position().bounds, 6)), []).append(ax.get_tightbbox(renderer))
+    boxes = [Bbox.union(b) for b in groups.values()]
+    assert len(boxes) == 4  # QE/TE curves (with the TE twin), U-matrix, its colour bar, the map
+    for i in range(len(boxes)):
+        for j in range(i + 1, len(boxes)):
+            a, b = boxes[i], boxes[j]
+            overlap_w = min(a.x1, b.x1) - max(a.x0, b.x0)
+            overlap_h = min(a.y1, b.y1) - max(a.y0, b.y0)
+            assert overlap_w <= 0 or overlap_h <= 0, (i, j, a, b)
+    assert max(b.x1 for b in boxes) <= fig.bbox.width + 1 and min(b.x0 for b in boxes) >= -1  # inside the figure
+
+
 def test_metrics_for_studies(ring_run):
     m = dyn.flows.get_flow("som").metrics(ring_run)
     assert set(m) >= {"final_quantization_error", "final_topographic_error", "final_topographic_loss"}

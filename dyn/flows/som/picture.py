@@ -64,9 +64,7 @@ class Picture:
         self.wide = ds.sizes["dim"] > 3
         self.figsize = (12, 6) if self.wide else (6, 6)
         self.xlim, self.ylim = self._limits(xlim, ylim)
-        if self.wide:
-            w = ds["w"].transpose("time", "unit", "dim").values
-            self.umat = np.stack([umatrix(wt, grid).reshape(grid.rows, grid.cols) for wt in w])
+        self.grid = grid
 
     def _limits(self, xlim, ylim):
         pts = np.concatenate([self.data, self.pos[-1], self.pos[0]])
@@ -77,6 +75,13 @@ class Picture:
         return xlim or (cx - half, cx + half), ylim or (cy - half, cy + half)
 
     def draw_static(self, ax):
+        """The animation's static layer: the map's axes and the data (and for D > 3 the side panels)."""
+        self.draw_map(ax)
+        if self.wide:
+            self._draw_side(ax)
+
+    def draw_map(self, ax):
+        """The map's axes and the data, in ``ax`` alone (``dyn plot``'s third panel)."""
         ax.set_xlim(*self.xlim)
         ax.set_ylim(*self.ylim)
         ax.set_aspect("equal", adjustable="box")
@@ -85,12 +90,13 @@ class Picture:
         step = max(1, len(self.data) // MAX_DATA_DRAWN)
         ax.plot(self.data[::step, 0], self.data[::step, 1], ls="none", marker="o", ms=2.0, mew=0,
                 color="0.6", alpha=0.6, zorder=1)
-        if self.wide:
-            self._draw_side(ax)
 
     def _draw_side(self, ax):
         """D > 3: the U-matrix (animated image) above the QE/TE curves (static, with an animated cursor)."""
         fig = ax.get_figure()
+        grid = self.grid
+        w = self.ds["w"].transpose("time", "unit", "dim").values
+        self.umat = np.stack([umatrix(wt, grid).reshape(grid.rows, grid.cols) for wt in w])
         ax.set_position([0.07, 0.09, 0.42, 0.82])
         ax_u = fig.add_axes([0.56, 0.42, 0.38, 0.5])
         finite_u = self.umat[np.isfinite(self.umat)]
@@ -164,7 +170,7 @@ def plot_panels(ds, axes, replica=0):
     axes[1].set_ylabel("row i")
     axes[1].get_figure().colorbar(im, ax=axes[1], fraction=0.046)
     picture = Picture(ds)
-    picture.draw_static(axes[2])
+    picture.draw_map(axes[2])
     x, y = picture.overlays(picture.times[-1])[0]
     axes[2].plot(x, y, **picture.overlay_styles[0])
     p = picture.points(picture.times[-1])
