@@ -54,6 +54,10 @@ def som_command(
                                                 f"{_both('weights_init')}.")] = None,
     shuffle: Annotated[Optional[bool], _opt("Reshuffle the data each epoch [no: in order, cycling].",
                                             "--shuffle/--in-order")] = None,
+    measures: Annotated[Optional[str], _opt("Measures besides QE, TE and the rule's objective: topographic_loss, "
+                                            "heskes_energy (loss, energy), or all; comma-separated [none].")] = None,
+    measure_every: Annotated[Optional[int], _opt("Snapshots between measured ones; the last is always measured "
+                                                 "[1 up to 100 frames, then about 100 measured].")] = None,
     replicas: Annotated[Optional[int], _opt("Independent runs with seeds seed..seed+R-1 [1].")] = None,
     seed: Annotated[Optional[int], _opt("Seed of the initial weights and the sample order [0].")] = None,
     data_seed: Annotated[Optional[int], _opt("Seed of a generated data set [0].")] = None,
@@ -69,5 +73,5 @@ def som_command(
                    steps=steps, record_every=record_every, sigma=sigma, lr=lr, lr_decay=lr_decay,
                    sigma_decay=sigma_decay, neighbourhood=neighbourhood, momentum=momentum, batch=batch,
                    normalize=normalize, project=project, weights_init=weights_init, shuffle=shuffle,
-                   replicas=replicas, seed=seed, data_seed=data_seed, device=device)
+                   measures=measures, measure_every=measure_every, replicas=replicas, seed=seed, data_seed=data_seed, device=device)
     return simulate_and_write("som", options, source=None, output=output, gif=False if no_gif else gif, quiet=quiet)

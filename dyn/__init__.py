@@ -7,7 +7,13 @@
 Heavy modules (numba, xarray, matplotlib) load on first use, so ``import dyn`` is cheap.
 """
 
+import os
 from importlib import import_module
+
+# numba's OpenMP threads wait for work passively: threads that spin between parallel regions take the
+# cores of a shared machine from the serial kernels and from each other (under load a som run took
+# twice as long). An OMP_WAIT_POLICY set by the user wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 __version__ = "0.1.0"
 

@@ -10,7 +10,7 @@ from dyn.flows.som.config import SomConfig
 
 @pytest.fixture(scope="session")
 def ring_run():
-    return dyn.simulate("som", steps=2000, n=400)
+    return dyn.simulate("som", steps=2000, n=400, measures="all")
 
 
 def test_defaults_follow_the_rule():
@@ -29,8 +29,10 @@ def test_default_run_unfolds_the_map(ring_run):
     assert ds.w.dims == ("time", "unit", "dim") and ds.sizes["unit"] == 100
     assert int(ds.step[-1]) == 2000 and ds.sizes["time"] == 501  # record_every 4, initial state included
     qe, te = ds.quantization_error.values, ds.topographic_error.values
+    measured = np.isfinite(qe)  # 500 frames: every 5th snapshot is measured (about 100), and the last
+    assert measured[::5].all() and measured.sum() == 101 and np.isnan(qe[1:5]).all()
     assert qe[-1] < 0.5 * qe[0] and te[-1] < 0.3 < te[0]
-    assert np.all(ds.heskes_energy.values <= ds.topographic_loss.values + 1e-12)
+    assert np.all(ds.heskes_energy.values[measured] <= ds.topographic_loss.values[measured] + 1e-12)
     assert ds.sigma.values[0] == 1.0 and ds.lr.values[-1] == pytest.approx(0.5 / 3)  # asymptotic decay at T
     for name in ("w", "quantization_error", "topographic_error", "topographic_loss", "heskes_energy", "sigma", "lr",
                  "coords", "data", "diverged_at", "step"):
@@ -222,6 +224,55 @@ def test_divergence_is_reported():
     assert int(ds.diverged_at) > 0 and np.isnan(ds.w.values[-1]).all()
 
 
+def test_online_rule_diverges_before_any_measure_is_infinite():
+    """lr 20 makes every update overshoot: the run stops at the first step whose sample is at a non-finite
+    distance from a unit, so every snapshot it keeps has finite measures (it used to complete with
+    infinite measures for most of its snapshots)."""
+    ds = dyn.simulate("som", lr=20.0, lr_decay="constant", sigma=1.5, sigma_decay="constant", steps=4000, n=400,
+                      measures="all", measure_every=1)
+    assert ds.attrs["status"].startswith("diverged at step") and int(ds.diverged_at) > 0
+    alive = np.isfinite(ds.w.values).all(axis=(1, 2))
+    assert alive[0] and not alive[-1]
+    for name in ("quantization_error", "topographic_error", "topographic_loss", "heskes_energy"):
+        assert np.isfinite(ds[name].values[alive]).all() and np.isnan(ds[name].values[~alive]).all()
+    last = int(ds.step.values[alive][-1])
+    assert last < int(ds.diverged_at) <= last + int(ds.step[1])  # within the frame after the last snapshot
+
+
+def test_a_snapshot_whose_measures_overflow_ends_the_replica_there():
+    """Finite weights far enough out for the measures to overflow: the replica diverges at that snapshot."""
+    from dyn.flows.som import FLOW
+
+    job = FLOW.prepare(SomConfig(rows=3, cols=3, steps=40, n=50, record_every=4, replicas=2))
+    job.advance(0, job.frames, job.inputs(0, job.frames))
+    assert (job.diverged_at == -1).all()
+    job.rec["w"][1, 6] = 1e200  # every unit: no data point has a finite distance to its best unit
+    job.measure(np.arange(11), pick=False)
+    assert list(job.diverged_at) == [-1, 24] and int(job.steps[6]) == 24
+    assert np.isnan(job.rec["w"][1, 6:]).all() and np.isfinite(job.rec["w"][1, :6]).all()
+    assert np.isnan(job.rec["quantization_error"][1, 6:]).all() and np.isfinite(job.rec["w"][0]).all()
+
+
+def test_batch_rule_refuses_a_learning_rate_above_one(run_cli, tmp_path):
+    with pytest.raises(dyn.UsageError, match=r"batch rule's lr must be in \(0, 1\]"):
+        SomConfig(rule="batch", lr=1.5)
+    assert SomConfig(rule="batch", lr=1.0).lr == 1.0
+    code, out, err = run_cli("simulate", "som", "--rule", "batch", "--lr", "2")
+    assert code == 2 and one_line_error(err) and "(0, 1]" in err and not (tmp_path / "som.nc").exists()
+
+
+def test_measures_every_few_snapshots_and_the_last():
+    ds = dyn.simulate("som", rows=3, cols=3, steps=100, n=40, measure_every=7)
+    qe = ds.quantization_error.values
+    assert list(np.flatnonzero(np.isfinite(qe))) == list(range(0, 100, 7)) + [100]
+    every = dyn.simulate("som", rows=3, cols=3, steps=100, n=40, measure_every=1)
+    np.testing.assert_array_equal(every.w, ds.w)  # measuring does not touch the trajectory
+    np.testing.assert_allclose(every.quantization_error.values[::7], qe[::7], rtol=1e-13)
+    assert np.isfinite(dyn.simulate("som", rows=3, cols=3, steps=5000, n=40).quantization_error.values).sum() == 101
+    with pytest.raises(dyn.UsageError, match="measure_every must be >= 1"):
+        SomConfig(measure_every=0)
+
+
 def _h(rows, cols, name, sigma, topology="rectangular", toroidal=False, rule="online"):
     from dyn.flows.som.grid import make_grid
     from dyn.flows.som.job import neighbourhood_code
@@ -276,7 +327,7 @@ def test_results_do_not_depend_on_the_thread_count():
     import numba
 
     before = numba.get_num_threads()
-    opts = dict(rule="topographic", rows=4, cols=5, dim=8, n=100, batch=16, steps=20, replicas=3)
+    opts = dict(rule="topographic", rows=4, cols=5, dim=8, n=100, batch=16, steps=20, replicas=3, measures="all")
     try:
         numba.set_num_threads(1)
         one = dyn.simulate("som", **opts)

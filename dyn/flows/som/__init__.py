@@ -17,11 +17,16 @@ def summary(ds):
 
 
 def metrics(ds):
-    """Per-replica summaries a study keeps: final QE, TE, topographic loss, Heskes energy, weight norm."""
+    """Per-replica summaries a study keeps: final QE, TE, topographic loss, Heskes energy, weight norm.
+
+    A measure the run did not record (``measures``) is NaN, so that every run has the same metrics."""
     from dyn.analysis import final
 
-    return {f"final_{k}": final(ds, k) for k in ("quantization_error", "topographic_error", "topographic_loss",
-                                                 "heskes_energy", "weight_norm")}
+    out = {}
+    for k in ("quantization_error", "topographic_error", "topographic_loss", "heskes_energy", "weight_norm"):
+        out[f"final_{k}"] = final(ds, k) if k in ds else (final(ds, "weight_norm") * float("nan")).assign_attrs(
+            description=f"{k} was not measured (measures=)")
+    return out
 
 
 FLOW = Flow(name="som", config=SomConfig, prepare=lazy("dyn.flows.som.job", "prepare"),

@@ -22,6 +22,12 @@ SIGMA_DECAYS = ("constant", "asymptotic_decay", "inverse_decay_to_one", "linear_
 BUILTIN_DATA = ("uniform", "ring", "blobs", "sphere", "digits")
 WEIGHTS_INITS = ("uniform", "normal", "sample")
 DEVICES = ("auto", "cpu", "cuda")
+# what each snapshot can be measured by (measure.py); short names for the command line
+MEASURES = ("quantization_error", "topographic_error", "topographic_loss", "heskes_energy")
+MEASURE_ALIASES = {"qe": "quantization_error", "te": "topographic_error", "loss": "topographic_loss",
+                   "energy": "heskes_energy"}
+RULE_OBJECTIVE = {"topographic": "topographic_loss", "heskes": "heskes_energy"}
+MAX_MEASURED = 100  # snapshots measured by default (besides the initial one)
 
 # kernel codes (kernels.py and neighbourhood.py read these numbers)
 DECAY_CODES = {"constant": 0, "asymptotic_decay": 1, "inverse_decay_to_zero": 2, "linear_decay_to_zero": 3,
@@ -41,7 +47,12 @@ DEFAULT_DIM = {"uniform": 2, "ring": 2, "blobs": 2, "sphere": 3}
 class SomConfig(Config):
     """A self-organising map of ``rows`` x ``cols`` units with weights in R^dim, trained by ``rule``.
 
-    ``steps`` counts samples (online, heskes), batches (topographic) or epochs (batch).
+    ``steps`` counts samples (online, heskes), batches (topographic) or epochs (batch). ``measures``:
+    what each snapshot records besides its weights (names of ``MEASURES``, their short names qe, te,
+    loss, energy, or "all"; a list or a comma-separated string); QE, TE and the rule's own objective
+    (the topographic loss for ``topographic``, the Heskes energy for ``heskes``) always. They are
+    measured at every ``measure_every``-th snapshot and the last one (default: every snapshot up to
+    ``MAX_MEASURED`` snapshots, then about that many), NaN at the others.
     """
 
     flow = "som"
@@ -67,6 +78,8 @@ class SomConfig(Config):
     project: bool = False
     weights_init: str | None = None
     shuffle: bool = False
+    measures: tuple | str | None = None
+    measure_every: int | None = None
     replicas: int = 1
     seed: int = 0
     data_seed: int = 0
@@ -103,6 +116,12 @@ class SomConfig(Config):
             raise UsageError(f"momentum must be in [0, 1), got {self.momentum}")
         if self.record_every is not None:
             self._set(record_every=integer("record_every", self.record_every, 1))
+        if self.rule == "batch" and not self.lr <= 1.0:
+            raise UsageError(f"the batch rule's lr must be in (0, 1] (w <- (1 - lr) w + lr * the neighbourhood "
+                             f"mean), got {self.lr}")
+        self._set(measures=_measures(self.measures, self.rule))
+        if self.measure_every is not None:
+            self._set(measure_every=integer("measure_every", self.measure_every, 1))
         choice("topology", self.topology, TOPOLOGIES)
         choice("neighbourhood", self.neighbourhood, NEIGHBOURHOODS)
         choice("lr_decay", self.lr_decay, LR_DECAYS)
@@ -154,6 +173,27 @@ class SomConfig(Config):
     @property
     def samples_per_step(self):
         return self.batch if self.rule == "topographic" else 1
+
+
+def _measures(value, rule):
+    """The measures a run records, as a tuple in MEASURES order: QE, TE and the rule's objective always."""
+    names = [RULE_OBJECTIVE[rule]] if rule in RULE_OBJECTIVE else []
+    if value is not None:
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+            raise UsageError(f"measures must be names (a list or a comma-separated string), got {value!r}")
+        for v in value:
+            if v == "all":
+                names.extend(MEASURES)
+                continue
+            name = MEASURE_ALIASES.get(v, v)
+            if name not in MEASURES:
+                raise UsageError(f"measures: unknown measure {v!r}; choose from "
+                                 f"{', '.join(MEASURES)} (or qe, te, loss, energy, all)")
+            names.append(name)
+    names = set(names) | {"quantization_error", "topographic_error"}
+    return tuple(m for m in MEASURES if m in names)
 
 
 def _flag(name, value):

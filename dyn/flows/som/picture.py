@@ -20,6 +20,13 @@ from dyn.flows.som.grid import make_grid, mesh_edges, umatrix
 MAX_DATA_DRAWN = 4000
 
 
+def measured(ds, name):
+    """(steps, values) of the snapshots where ``name`` was measured (``measure_every``; NaN elsewhere)."""
+    values = ds[name].values
+    ok = np.isfinite(values)
+    return ds["step"].values[ok], values[ok]
+
+
 def _grid(ds):
     cfg = json.loads(ds.attrs["config"])
     return make_grid(int(ds.attrs["rows"]), int(ds.attrs["cols"]), cfg["topology"], bool(cfg["toroidal"])), cfg
@@ -65,6 +72,9 @@ class Picture:
         self.figsize = (12, 6) if self.wide else (6, 6)
         self.xlim, self.ylim = self._limits(xlim, ylim)
         self.grid = grid
+        # the title shows the measures of the last measured snapshot (measure_every: NaN in between)
+        ok = np.isfinite(ds["quantization_error"].values)
+        self.last_measured = np.maximum.accumulate(np.where(ok, np.arange(len(ok)), 0))
 
     def _limits(self, xlim, ylim):
         pts = np.concatenate([self.data, self.pos[-1], self.pos[0]])
@@ -108,11 +118,11 @@ class Picture:
         ax_u.set_yticks([])
         ax_c = fig.add_axes([0.56, 0.08, 0.38, 0.25])
         step = self.ds.step.values
-        ax_c.plot(step, self.ds.quantization_error.values, color="tab:blue", lw=1.2, label="QE")
+        ax_c.plot(*measured(self.ds, "quantization_error"), color="tab:blue", lw=1.2, label="QE")
         ax_c.set_xlabel("step")
         ax_c.set_ylabel("QE", color="tab:blue")
         ax_t = ax_c.twinx()
-        ax_t.plot(step, self.ds.topographic_error.values, color="tab:orange", lw=1.2, label="TE")
+        ax_t.plot(*measured(self.ds, "topographic_error"), color="tab:orange", lw=1.2, label="TE")
         ax_t.set_ylim(0, 1)
         ax_t.set_ylabel("TE", color="tab:orange")
         self.cursor = ax_c.axvline(step[0], color="k", lw=1.0)
@@ -139,8 +149,9 @@ class Picture:
 
     def title(self, i):
         ds = self.ds
-        return (f"{ds.attrs['rule']}  step {int(ds.step[i]):,}   QE {float(ds.quantization_error.values[i]):.3g}"
-                f"   TE {float(ds.topographic_error.values[i]):.3g}")
+        j = self.last_measured[i]
+        return (f"{ds.attrs['rule']}  step {int(ds.step[i]):,}   QE {float(ds.quantization_error.values[j]):.3g}"
+                f"   TE {float(ds.topographic_error.values[j]):.3g}")
 
 
 PANELS = 3
@@ -152,11 +163,11 @@ def plot_panels(ds, axes, replica=0):
         ds = ds.isel(replica=replica)
     step = ds.step.values
     ax = axes[0]
-    ax.plot(step, ds.quantization_error, color="tab:blue", label="quantisation error")
+    ax.plot(*measured(ds, "quantization_error"), color="tab:blue", label="quantisation error")
     ax.set_xlabel("step")
     ax.set_ylabel("QE")
     ax2 = ax.twinx()
-    ax2.plot(step, ds.topographic_error, color="tab:orange", label="topographic error")
+    ax2.plot(*measured(ds, "topographic_error"), color="tab:orange", label="topographic error")
     ax2.set_ylabel("TE")
     ax2.set_ylim(0, 1)
     ax.legend(handles=ax.lines + ax2.lines, loc="upper right", fontsize=8)
