@@ -99,3 +99,18 @@ def test_a_run_measures_qe_te_and_its_objective_unless_asked_for_more():
     assert np.isnan(float(m["final_heskes_energy"])) and np.isfinite(float(m["final_quantization_error"]))
     with pytest.raises(dyn.UsageError, match="unknown measure 'speed'"):
         SomConfig(measures="qe,speed")
+
+
+def test_import_dyn_makes_openmp_threads_wait_passively_unless_told_otherwise():
+    """Spinning OpenMP threads took the cores of a loaded machine from the serial kernels (2x slower runs)."""
+    import os
+    import subprocess
+    import sys
+
+    code = "import os, dyn; print(os.environ['OMP_WAIT_POLICY'])"
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "PASSIVE"
+    out = subprocess.run([sys.executable, "-c", code], env={**env, "OMP_WAIT_POLICY": "ACTIVE"}, capture_output=True,
+                         text=True, check=True)
+    assert out.stdout.strip() == "ACTIVE"
