@@ -35,7 +35,11 @@ def som_command(
     steps: Annotated[Optional[int], _opt("Samples (online, heskes), batches (topographic) or epochs (batch) "
                                          f"[T: {FORUM['steps']}; online, heskes: {DEFAULT_STEPS['online']}; "
                                          f"batch: {DEFAULT_STEPS['batch']}].")] = None,
-    record_every: Annotated[Optional[int], _opt("Steps between snapshots [max(1, steps // 500)].")] = None,
+    record_every: Annotated[Optional[int], _opt("Steps between snapshots, with --record even "
+                                                "[max(1, steps // 500)].")] = None,
+    record: Annotated[Optional[str], _opt("Snapshot steps: log (log-spaced: every step at first, then further "
+                                          "apart) or even (every --record-every steps) [online, heskes: log; "
+                                          "T, batch: even; even with --record-every].")] = None,
     sigma: Annotated[Optional[float], _opt(f"Neighbourhood width {_both('sigma')}.")] = None,
     lr: Annotated[Optional[float], _opt(f"Learning rate {_both('lr')}.")] = None,
     lr_decay: Annotated[Optional[str], _opt("constant, asymptotic_decay, inverse_decay_to_zero, linear_decay_to_zero "
@@ -70,8 +74,9 @@ def som_command(
     from dyn.cli.common import simulate_and_write
 
     options = dict(rule=rule, rows=rows, cols=cols, topology=topology, toroidal=toroidal, data=data, n=n, dim=dim,
-                   steps=steps, record_every=record_every, sigma=sigma, lr=lr, lr_decay=lr_decay,
+                   steps=steps, record_every=record_every, record=record, sigma=sigma, lr=lr, lr_decay=lr_decay,
                    sigma_decay=sigma_decay, neighbourhood=neighbourhood, momentum=momentum, batch=batch,
                    normalize=normalize, project=project, weights_init=weights_init, shuffle=shuffle,
-                   measures=measures, measure_every=measure_every, replicas=replicas, seed=seed, data_seed=data_seed, device=device)
+                   measures=measures, measure_every=measure_every, replicas=replicas, seed=seed, data_seed=data_seed,
+                   device=device)
     return simulate_and_write("som", options, source=None, output=output, gif=False if no_gif else gif, quiet=quiet)

@@ -37,7 +37,11 @@ def sphere_command(
                                                "--accumulate/--no-accumulate")] = None,
     lr: Annotated[Optional[float], _opt(f"Learning rate {_both('lr')}.")] = None,
     steps: Annotated[Optional[int], _opt(f"Optimisation steps {_both('steps')}.")] = None,
-    record_every: Annotated[Optional[int], _opt("Steps between snapshots [max(1, steps // 500)].")] = None,
+    record_every: Annotated[Optional[int], _opt("Steps between snapshots, with --record even "
+                                                "[max(1, steps // 500)].")] = None,
+    record: Annotated[Optional[str], _opt("Snapshot steps: log (log-spaced: every step at first, then further "
+                                          "apart) or even (every --record-every steps) [log; even with "
+                                          "--record-every].")] = None,
     draw: Annotated[Optional[str], _opt(f"Initial vectors and data: sphere (uniform) or cube (U[0,1)^d) {_both('draw')}.")] = None,
     as_seed: Annotated[bool, _opt("Seed 000's whole run, quirks and all; other options override it.", "--as-seed")] = False,
     replicas: Annotated[Optional[int], _opt("Independent runs with seeds seed..seed+R-1 [1].")] = None,
@@ -53,7 +57,7 @@ def sphere_command(
 
     options = dict(objective=objective, operator=operator, k=k, s=s, vectors=vectors, dim=dim, samples=samples,
                    update=update, project=project, retraction=retraction, momentum=momentum, gradient=gradient,
-                   accumulate=accumulate, lr=lr, steps=steps, record_every=record_every, draw=draw,
+                   accumulate=accumulate, lr=lr, steps=steps, record_every=record_every, record=record, draw=draw,
                    as_seed=as_seed or None, replicas=replicas, seed=seed, device=device)
     return simulate_and_write("sphere", options, source=source, output=output, gif=False if no_gif else gif,
                               quiet=quiet)

@@ -44,6 +44,21 @@ def choice(name, value, choices):
     return value
 
 
+RECORDS = ("even", "log")  # snapshot spacings of step-counted flows (dyn.engine.steps)
+
+
+def resolve_record(record, record_every, default):
+    """The snapshot spacing of a config: ``record`` if given, "even" when ``record_every`` is given, else
+    the flow's ``default``; one line (UsageError) for a bad or contradictory choice."""
+    if record is None:
+        return "even" if record_every is not None else default
+    if record not in RECORDS:
+        raise UsageError(f"record must be one of {', '.join(RECORDS)}; got {record!r}")
+    if record == "log" and record_every is not None:
+        raise UsageError("record_every applies to record='even'; record='log' chooses its own snapshot steps")
+    return record
+
+
 class Config:
     """Mixin for frozen dataclass configs: construction from keyword arguments, JSON round trip."""
 

@@ -235,8 +235,8 @@ def test_online_rule_diverges_before_any_measure_is_infinite():
     assert alive[0] and not alive[-1]
     for name in ("quantization_error", "topographic_error", "topographic_loss", "heskes_energy"):
         assert np.isfinite(ds[name].values[alive]).all() and np.isnan(ds[name].values[~alive]).all()
-    last = int(ds.step.values[alive][-1])
-    assert last < int(ds.diverged_at) <= last + int(ds.step[1])  # within the frame after the last snapshot
+    k = np.flatnonzero(alive)[-1]
+    assert ds.step.values[k] < int(ds.diverged_at) <= ds.step.values[k + 1]  # in the frame after the last snapshot
 
 
 def test_a_snapshot_whose_measures_overflow_ends_the_replica_there():
@@ -368,3 +368,17 @@ def test_a_data_array_sets_the_size_and_refuses_a_contradicting_one():
         dyn.simulate("som", data=x, dim=4, rows=3, cols=3, steps=10)
     with pytest.raises(dyn.UsageError, match="a data array has its own size"):
         dyn.simulate("som", data=x, n=7, rows=3, cols=3, steps=10)
+
+
+def test_an_online_map_is_recorded_at_log_spaced_steps_and_plotted_on_a_log_step_axis():
+    """The map unfolds in its first 1% of samples: online and heskes runs record log-spaced snapshots."""
+    assert (SomConfig().record, SomConfig(rule="heskes").record) == ("log", "log")
+    assert (SomConfig(rule="topographic").record, SomConfig(rule="batch").record) == ("even", "even")
+    assert SomConfig(record_every=10).record == "even"
+    ds = dyn.simulate("som", rows=4, cols=4, steps=3000, n=100)
+    steps = ds.step.values
+    assert ds.sizes["time"] == 501 and list(steps[:51]) == list(range(51)) and steps[-1] == 3000
+    assert dyn.plot(ds).axes[0].get_xscale() == "symlog"
+    even = dyn.simulate("som", rows=4, cols=4, steps=3000, n=100, record="even")
+    assert list(even.step.values[:3]) == [0, 6, 12] and dyn.plot(even).axes[0].get_xscale() == "linear"
+    np.testing.assert_array_equal(even.w.values[-1], ds.w.values[-1])  # the spacing never changes the run

@@ -1,8 +1,13 @@
-"""Jobs of flows counted in optimisation steps (sphere, som, ...): frames of ``record_every`` steps.
+"""Jobs of flows counted in optimisation steps (sphere, som, ...): frames of ``record_every`` steps,
+or log-spaced frames.
 
-A run of ``steps`` steps records its initial state and then a snapshot every ``record_every`` steps
-(default ``max(1, steps // 500)``), and always the last step: the frames hold ``record_every``
-steps each, the last one fewer when ``record_every`` does not divide ``steps``.
+A run of ``steps`` steps records its initial state and then, with ``record="even"``, a snapshot every
+``record_every`` steps (default ``max(1, steps // 500)``), and always the last step: the frames hold
+``record_every`` steps each, the last one fewer when ``record_every`` does not divide ``steps``. With
+``record="log"`` the snapshots are at ``min(steps, 500)`` distinct steps spaced as evenly as they can
+be on a log scale (every step at first, then further and further apart), the last step among them:
+for runs whose motion is front-loaded, so that the snapshots follow it. A continued run's snapshots
+are spaced from its own first step.
 
 :class:`StepJob` owns what such a job shares with every other: the frame plan, the clocks, the
 preallocated records (replica, time, ...) with the initial state in slot 0, ``diverged_at`` and
@@ -16,10 +21,29 @@ import os
 
 import numpy as np
 
+from dyn.config import RECORDS, resolve_record  # noqa: F401 (the spacing's names and check, for the flows)
 from dyn.errors import RunError, UsageError
 
 MAX_SNAPSHOTS = 500
 MAX_STEPS = 2**62  # the clocks are int64: step0 + steps must stay well inside them
+def log_marks(steps, count=MAX_SNAPSHOTS):
+    """``min(steps, count)`` distinct steps in 1..steps, log-spaced as far as integers allow, ``steps`` last.
+
+    From each mark the next is the geometric step that would reach ``steps`` with the marks left,
+    rounded, at least one step on (so the first marks are consecutive) and leaving room for the rest."""
+    steps = int(steps)
+    want = min(steps, count)
+    marks = np.empty(want, np.int64)
+    v = 1
+    for i in range(want):
+        marks[i] = v
+        left = want - i - 1  # marks still to place after this one
+        if left == 1:
+            v = steps
+        elif left:
+            ratio = (steps / v) ** (1.0 / left)
+            v = min(max(v + 1, int(round(v * ratio))), steps - (left - 1))
+    return marks
 
 
 def default_record_every(steps):
@@ -27,8 +51,10 @@ def default_record_every(steps):
     return max(1, int(steps) // MAX_SNAPSHOTS)
 
 
-def frame_steps(steps, record_every=None):
+def frame_steps(steps, record_every=None, record="even"):
     """(frames,) int64: steps in each frame; the last frame ends at the last step."""
+    if record == "log":
+        return np.diff(np.concatenate([[0], log_marks(steps)])).astype(np.int64)
     every = default_record_every(steps) if record_every is None else int(record_every)
     full, rest = divmod(int(steps), every)
     out = np.full(full + (rest > 0), every, np.int64)
@@ -37,8 +63,10 @@ def frame_steps(steps, record_every=None):
     return out
 
 
-def snapshot_count(steps, record_every=None, initial=True):
+def snapshot_count(steps, record_every=None, initial=True, record="even"):
     """Snapshots a run of ``steps`` steps records: one per frame, and the initial state if ``initial``."""
+    if record == "log":
+        return min(int(steps), MAX_SNAPSHOTS) + bool(initial)
     every = default_record_every(steps) if record_every is None else int(record_every)
     return -(-int(steps) // every) + bool(initial)
 
@@ -84,16 +112,17 @@ class StepJob:
     """
 
     def __init__(self, steps, record_every, replicas, shapes, *, step0=0, frame0=0, diverged_at=None,
-                 extra_bytes=None):
+                 extra_bytes=None, record="even"):
         """``extra_bytes``: {what: bytes} of the flow's other arrays (state, data, per-step records), checked
-        with the snapshots against the free memory before anything is allocated."""
+        with the snapshots against the free memory before anything is allocated. ``record``: "even" (every
+        ``record_every`` steps) or "log" (log-spaced snapshot steps)."""
         check_steps(steps, step0)
         self.replicas, self.frame0 = int(replicas), int(frame0)
         self.initial = self.frame0 == 0  # a new run records its initial state as time 0
-        T = snapshot_count(steps, record_every, self.initial)
+        T = snapshot_count(steps, record_every, self.initial, record)
         check_memory({"snapshots": 8 * self.replicas * T * sum(math.prod(s) for s in shapes.values()),
                       **(extra_bytes or {})})
-        self.frame_steps = frame_steps(steps, record_every)
+        self.frame_steps = frame_steps(steps, record_every, record)
         self.frames = len(self.frame_steps)
         self.rec = {k: np.full((self.replicas, T) + tuple(s), np.nan) for k, s in shapes.items()}
         self.steps = int(step0) + np.concatenate([[0], np.cumsum(self.frame_steps)])

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dyn.config import Config, choice, integer, real
+from dyn.config import Config, choice, integer, real, resolve_record
 from dyn.errors import RunError, UsageError
 
 RULES = ("online", "topographic", "batch", "heskes")
@@ -27,6 +27,9 @@ MEASURES = ("quantization_error", "topographic_error", "topographic_loss", "hesk
 MEASURE_ALIASES = {"qe": "quantization_error", "te": "topographic_error", "loss": "topographic_loss",
                    "energy": "heskes_energy"}
 RULE_OBJECTIVE = {"topographic": "topographic_loss", "heskes": "heskes_energy"}
+# snapshot spacing: an online map unfolds in its first 1% of samples (86% of its net displacement on the ring),
+# so its snapshots are log-spaced; the forum's 300 batches and 50 epochs are recorded at every step anyway
+RECORD = {"online": "log", "heskes": "log", "topographic": "even", "batch": "even"}
 MAX_MEASURED = 100  # snapshots measured by default (besides the initial one)
 
 # kernel codes (kernels.py and neighbourhood.py read these numbers)
@@ -47,7 +50,9 @@ DEFAULT_DIM = {"uniform": 2, "ring": 2, "blobs": 2, "sphere": 3}
 class SomConfig(Config):
     """A self-organising map of ``rows`` x ``cols`` units with weights in R^dim, trained by ``rule``.
 
-    ``steps`` counts samples (online, heskes), batches (topographic) or epochs (batch). ``measures``:
+    ``steps`` counts samples (online, heskes), batches (topographic) or epochs (batch); ``record``:
+    snapshots at log-spaced steps ("log", the default of online and heskes) or every ``record_every``
+    steps ("even", the default of topographic and batch, and whenever record_every is given). ``measures``:
     what each snapshot records besides its weights (names of ``MEASURES``, their short names qe, te,
     loss, energy, or "all"; a list or a comma-separated string); QE, TE and the rule's own objective
     (the topographic loss for ``topographic``, the Heskes energy for ``heskes``) always. They are
@@ -67,6 +72,7 @@ class SomConfig(Config):
     dim: int | None = None
     steps: int | None = None
     record_every: int | None = None
+    record: str | None = None
     sigma: float | None = None
     lr: float | None = None
     lr_decay: str | None = None
@@ -116,6 +122,7 @@ class SomConfig(Config):
             raise UsageError(f"momentum must be in [0, 1), got {self.momentum}")
         if self.record_every is not None:
             self._set(record_every=integer("record_every", self.record_every, 1))
+        self._set(record=resolve_record(self.record, self.record_every, RECORD[self.rule]))
         if self.rule == "batch" and not self.lr <= 1.0:
             raise UsageError(f"the batch rule's lr must be in (0, 1] (w <- (1 - lr) w + lr * the neighbourhood "
                              f"mean), got {self.lr}")

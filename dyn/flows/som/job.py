@@ -27,7 +27,7 @@ class SomJob(StepJob):
     def __init__(self, cfg, x, w0):
         K, D = w0.shape[1:]
         shapes = {"w": (K, D), "loss_train": (), **{name: () for name in cfg.measures}}
-        super().__init__(cfg.steps, cfg.record_every, cfg.replicas, shapes)
+        super().__init__(cfg.steps, cfg.record_every, cfg.replicas, shapes, record=cfg.record)
         self.cfg, self.x, self.grid = cfg, x, grid_of(cfg)
         self.code = neighbourhood_code(cfg)
         self.sep = separable(self.grid, self.code)

@@ -27,6 +27,13 @@ def measured(ds, name):
     return ds["step"].values[ok], values[ok]
 
 
+def step_scale(ds, ax):
+    """Log-spaced snapshots (record="log") on a symmetric-log step axis (linear below 1, for step 0)."""
+    if json.loads(ds.attrs["config"]).get("record") == "log":
+        ax.set_xscale("symlog", linthresh=1.0)
+        ax.set_xlim(0, max(1, int(ds["step"].values[-1])))
+
+
 def _grid(ds):
     cfg = json.loads(ds.attrs["config"])
     return make_grid(int(ds.attrs["rows"]), int(ds.attrs["cols"]), cfg["topology"], bool(cfg["toroidal"])), cfg
@@ -120,6 +127,7 @@ class Picture:
         step = self.ds.step.values
         ax_c.plot(*measured(self.ds, "quantization_error"), color="tab:blue", lw=1.2, label="QE")
         ax_c.set_xlabel("step")
+        step_scale(self.ds, ax_c)
         ax_c.set_ylabel("QE", color="tab:blue")
         ax_t = ax_c.twinx()
         ax_t.plot(*measured(self.ds, "topographic_error"), color="tab:orange", lw=1.2, label="TE")
@@ -165,6 +173,7 @@ def plot_panels(ds, axes, replica=0):
     ax = axes[0]
     ax.plot(*measured(ds, "quantization_error"), color="tab:blue", label="quantisation error")
     ax.set_xlabel("step")
+    step_scale(ds, ax)
     ax.set_ylabel("QE")
     ax2 = ax.twinx()
     ax2.plot(*measured(ds, "topographic_error"), color="tab:orange", label="topographic error")

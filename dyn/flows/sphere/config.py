@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dyn.config import Config, choice, integer, real
+from dyn.config import Config, choice, integer, real, resolve_record
 from dyn.errors import RunError, UsageError
 
 OBJECTIVES = ("angular", "riesz", "mhe")
@@ -35,6 +35,7 @@ class SphereConfig(Config):
 
     Objectives: ``angular`` sum_nk g(theta_nk)^2 over data points x_n (g the ``operator``), ``riesz``
     sum_{i<j} |w_i - w_j|^-s (-log for s = 0), ``mhe`` the MHE paper's normalised energy of w/|w|.
+    Snapshots: ``record="log"`` (default) at log-spaced steps, ``"even"`` every ``record_every`` steps.
     """
 
     flow = "sphere"
@@ -55,6 +56,7 @@ class SphereConfig(Config):
     lr: float | None = None
     steps: int | None = None
     record_every: int | None = None
+    record: str | None = None
     draw: str | None = None
     as_seed: bool = False
     replicas: int = 1
@@ -83,6 +85,8 @@ class SphereConfig(Config):
         )
         if self.record_every is not None:
             self._set(record_every=integer("record_every", self.record_every, 1))
+        # the motion is front-loaded (the Thomson run settles in its first few hundred steps): log-spaced snapshots
+        self._set(record=resolve_record(self.record, self.record_every, "log"))
         for name, choices in (("objective", OBJECTIVES), ("operator", OPERATORS), ("update", UPDATES),
                               ("project", PROJECTS), ("retraction", RETRACTIONS), ("gradient", GRADIENTS),
                               ("draw", DRAWS), ("device", DEVICES)):

@@ -15,7 +15,7 @@ from dyn.flows.sphere.state import as_points, draw_data, draw_vectors
 def footprint(cfg, initial=True):
     """Bytes of what a run holds besides its snapshots of w and norm_before (StepJob counts those)."""
     R, M, d, N, F = cfg.replicas, cfg.vectors, cfg.dim, cfg.samples, 8
-    T = snapshot_count(cfg.steps, cfg.record_every, initial)
+    T = snapshot_count(cfg.steps, cfg.record_every, initial, cfg.record)
     # the vectors as drawn (and their draw's scratch), the job's copy, the momentum and accumulation buffers
     out = {"loss of every step": F * R * cfg.steps, "vectors and buffers": F * M * d * (4 * R + 2),
            "data": F * N * d * (R + 2),
@@ -31,7 +31,8 @@ class SphereJob(StepJob):
         R, M, d = cfg.replicas, cfg.vectors, cfg.dim
         super().__init__(cfg.steps, cfg.record_every, R, {"w": (M, d), "norm_before": (M,)},
                          step0=start.get("step", 0), frame0=start.get("frame", 0),
-                         diverged_at=start.get("diverged_at"), extra_bytes=footprint(cfg, "frame" not in start))
+                         diverged_at=start.get("diverged_at"), extra_bytes=footprint(cfg, "frame" not in start),
+                         record=cfg.record)
         w = draw_vectors(cfg) if w is None else w
         self.cfg = cfg
         self.w = np.ascontiguousarray(np.broadcast_to(w, (R, M, d)), dtype=np.float64).copy()
@@ -99,6 +100,10 @@ def resume(ds, **overrides):
     for key, value in overrides.items():
         if key in fixed and value != getattr(before, key):
             raise UsageError(f"cannot change {key} when continuing a run ({getattr(before, key)!r} -> {value!r})")
+    if overrides.get("record_every") is not None:  # snapshots every record_every steps, whatever the run had
+        overrides.setdefault("record", "even")
+    elif overrides.get("record") == "log":
+        overrides["record_every"] = None
     cfg = before.replace(**overrides)
     init = replicas_first(ds["w"].isel(time=-1), "vector", "dim").reshape(cfg.replicas, cfg.vectors, cfg.dim).copy()
     start = resume_start(ds)
