@@ -382,3 +382,18 @@ def test_an_online_map_is_recorded_at_log_spaced_steps_and_plotted_on_a_log_step
     even = dyn.simulate("som", rows=4, cols=4, steps=3000, n=100, record="even")
     assert list(even.step.values[:3]) == [0, 6, 12] and dyn.plot(even).axes[0].get_xscale() == "linear"
     np.testing.assert_array_equal(even.w.values[-1], ds.w.values[-1])  # the spacing never changes the run
+
+
+def test_unstack_grid_puts_each_unit_at_its_row_and_column():
+    from dyn.flows.som import unstack_grid
+
+    ds = dyn.simulate("som", rule="topographic", rows=3, cols=4, dim=5, n=30, batch=4, steps=6, replicas=2,
+                      topology="hexagonal")
+    grid = unstack_grid(ds)
+    assert grid.w.dims == ("time", "replica", "grid_row", "grid_col", "dim") and "unit" not in grid.dims
+    assert grid.momentum_buffer.dims == ("replica", "grid_row", "grid_col", "dim")
+    for k in range(12):
+        i, j = divmod(k, 4)
+        np.testing.assert_array_equal(grid.w.sel(grid_row=i, grid_col=j).values, ds.w.isel(unit=k).values)
+        np.testing.assert_array_equal(grid.coords.sel(grid_row=i, grid_col=j).values, ds.coords.isel(unit=k).values)
+    np.testing.assert_array_equal(grid.quantization_error, ds.quantization_error)

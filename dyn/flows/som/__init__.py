@@ -10,6 +10,13 @@ from dyn.flows.base import Flow, lazy
 from dyn.flows.som.config import SomConfig
 
 
+def unstack_grid(ds):
+    """``ds`` with ``unit`` unstacked to (grid_row, grid_col): see :func:`dyn.flows.som.record.unstack_grid`."""
+    from dyn.flows.som.record import unstack_grid as unstack
+
+    return unstack(ds)
+
+
 def summary(ds):
     qe, te = ds["quantization_error"], ds["topographic_error"]
     return (f"{ds.attrs['rule']} {ds.attrs['rows']}x{ds.attrs['cols']}: QE {float(qe.isel(time=0).mean()):.3g} -> "

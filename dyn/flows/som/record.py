@@ -73,3 +73,20 @@ def to_dataset(cfg, rec, x, grid, clocks, diverged_at, status, buf):
     }
     return run_dataset(data, coords, cfg, VARIABLES, status, flow="som", rule=cfg.rule, rows=grid.rows,
                        cols=grid.cols, topology=cfg.topology, toroidal=int(cfg.toroidal))
+
+
+def unstack_grid(ds):
+    """The som run ``ds`` with its flat ``unit`` dim (unit k = i * cols + j) unstacked to (grid_row, grid_col).
+
+    Every variable over ``unit`` gets the two grid dims in its place, e.g. ``w`` (time, unit, dim) becomes
+    (time, grid_row, grid_col, dim), so ``unstack_grid(ds).w.sel(grid_row=i, grid_col=j)`` is unit i * cols + j.
+    """
+    if "unit" not in ds.dims:
+        raise ValueError("unstack_grid needs a som run with a unit dim")
+    order = {name: ds[name].dims for name in ds.variables if "unit" in ds[name].dims}
+    out = ds.set_index(unit=["grid_row", "grid_col"]).unstack("unit")
+    for name, dims in order.items():
+        if name in out.data_vars:
+            out[name] = out[name].transpose(*[d for dim in dims for d in ((("grid_row", "grid_col")) if dim == "unit"
+                                                                           else (dim,))])
+    return out
