@@ -395,5 +395,6 @@ def test_unstack_grid_puts_each_unit_at_its_row_and_column():
     for k in range(12):
         i, j = divmod(k, 4)
         np.testing.assert_array_equal(grid.w.sel(grid_row=i, grid_col=j).values, ds.w.isel(unit=k).values)
-        np.testing.assert_array_equal(grid.coords.sel(grid_row=i, grid_col=j).values, ds.coords.isel(unit=k).values)
+        np.testing.assert_array_equal(grid["coords"].sel(grid_row=i, grid_col=j).values,
+                                      ds["coords"].isel(unit=k).values)
     np.testing.assert_array_equal(grid.quantization_error, ds.quantization_error)
