@@ -61,7 +61,7 @@ def som_command(
     measures: Annotated[Optional[str], _opt("Measures besides QE, TE and the rule's objective: topographic_loss, "
                                             "heskes_energy (loss, energy), or all; comma-separated [none].")] = None,
     measure_every: Annotated[Optional[int], _opt("Snapshots between measured ones; the last is always measured "
-                                                 "[1 up to 100 frames, then about 100 measured].")] = None,
+                                                 "[1 up to 50 frames, then about 50 measured].")] = None,
     replicas: Annotated[Optional[int], _opt("Independent runs with seeds seed..seed+R-1 [1].")] = None,
     seed: Annotated[Optional[int], _opt("Seed of the initial weights and the sample order [0].")] = None,
     data_seed: Annotated[Optional[int], _opt("Seed of a generated data set [0].")] = None,

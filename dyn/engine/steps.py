@@ -41,8 +41,9 @@ def log_marks(steps, count=MAX_SNAPSHOTS):
         if left == 1:
             v = steps
         elif left:
-            ratio = (steps / v) ** (1.0 / left)
-            v = min(max(v + 1, int(round(v * ratio))), steps - (left - 1))
+            nxt = int(round(v * (steps / v) ** (1.0 / left)))
+            nxt = nxt if nxt > v else v + 1
+            v = nxt if nxt <= steps - left + 1 else steps - left + 1
     return marks
 
 

@@ -3,13 +3,13 @@
     python studies/benchmarks/som.py            # prints times and ratios
 
 (a) online Kohonen, 20 x 20 map, D = 2, 20,000 samples: MiniSom 2.3.6's ``train`` vs dyn's kernel (target >= 20x),
-    and vs the whole ``dyn.simulate`` (501 snapshots, QE and TE measured at 101 of them; target >= 10x),
+    and vs the whole ``dyn.simulate`` (501 snapshots, QE and TE measured at 51 of them; target >= 10x),
     measured in alternation;
 (b) the forum's topographic step, 20 x 20, D = 128, batch 1024: its PyTorch code on the CPU as written
     (float32, forward + backward + SGD step) vs dyn's kernel in float64 (target >= 2x);
 (c) batch-map epochs on 16,000 x 300 data, 20 x 20 map: MiniSom's ``train_batch_offline`` vs dyn
     (and somoclu's batch training when it is installed);
-(d) the forum's default run end to end (300 batches, and QE, TE and the loss on the 2,000 points at 101
+(d) the forum's default run end to end (300 batches, and QE, TE and the loss on the 2,000 points at 51
     of the 301 snapshots).
 dyn's kernel times are warm runs of the job's kernel calls alone (sample order drawn, measures left out).
 """
@@ -42,7 +42,7 @@ def kernel_time_data(x, repeat=3, **options):
     return min(once() for _ in range(repeat))
 
 
-def end_to_end(x, steps, MiniSom, rounds=3):
+def end_to_end(x, steps, MiniSom, rounds=5):
     """Seconds of MiniSom's ``train`` (None without MiniSom) and of the whole ``dyn.simulate`` on the same work
     (20 x 20, the same data and defaults), in alternation, best of each."""
     import dyn
@@ -169,7 +169,7 @@ def main():
     t_ms_all, t_all = end_to_end(x, steps, MiniSom)
     if t_ms_all:
         row("(a) MiniSom train, the same, timed beside the next row", t_ms_all)
-    row("(a) dyn.simulate, the same: 501 snapshots, QE + TE at 101", t_all, t_ms_all, ">= 10x")
+    row("(a) dyn.simulate, the same: 501 snapshots, QE + TE at 51", t_all, t_ms_all, ">= 10x")
 
     # (b) topographic step
     t_torch, t_topo = topographic_pair()
@@ -203,7 +203,7 @@ def main():
 
     dyn.simulate("som", rule="topographic", steps=2)
     t_topo = best(lambda: dyn.simulate("som", rule="topographic"), repeat=1)
-    row("(d) dyn.simulate('som', rule='topographic'): QE, TE, loss at 101", t_topo)
+    row("(d) dyn.simulate('som', rule='topographic'): QE, TE, loss at 51", t_topo)
     print(f"load average {os.getloadavg()[0]:.1f}")
 
 

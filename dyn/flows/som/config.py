@@ -30,7 +30,7 @@ RULE_OBJECTIVE = {"topographic": "topographic_loss", "heskes": "heskes_energy"}
 # snapshot spacing: an online map unfolds in its first 1% of samples (86% of its net displacement on the ring),
 # so its snapshots are log-spaced; the forum's 300 batches and 50 epochs are recorded at every step anyway
 RECORD = {"online": "log", "heskes": "log", "topographic": "even", "batch": "even"}
-MAX_MEASURED = 100  # snapshots measured by default (besides the initial one)
+MAX_MEASURED = 50  # snapshots measured by default (besides the initial one)
 
 # kernel codes (kernels.py and neighbourhood.py read these numbers)
 DECAY_CODES = {"constant": 0, "asymptotic_decay": 1, "inverse_decay_to_zero": 2, "linear_decay_to_zero": 3,

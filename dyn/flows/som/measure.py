@@ -37,6 +37,7 @@ from dyn.flows.som.neighbourhood import neighbourhood_matrix as _matrix
 
 H_BYTES = 64 * 2**20  # neighbourhood matrices held at once by the measures
 CELL_DIMS = 3  # the cell search up to this dimension; one matrix product a snapshot above it
+PARALLEL_FROM = 16  # snapshots per thread from which the measures run in parallel
 HUGE = 1e150  # weights beyond this norm: brute force (the cells' arithmetic could overflow)
 
 
@@ -73,6 +74,13 @@ def _tables(grid, code, sep, levels):
     return FA, FB, H
 
 
+def _kernel(snapshots):
+    """The parallel kernel for many snapshots, the serial one for a few (PARALLEL_FROM per thread)."""
+    import numba
+
+    return measure_many if snapshots >= PARALLEL_FROM * numba.get_num_threads() else measure_many_serial
+
+
 def measure(cfg, grid, code, w, x, sigmas, names=None, adj=None):
     """{name: (replica, time)} of the measures ``names`` (default: cfg.measures) of snapshots ``w``
     (R, T, K, D); NaN where the weights are not finite. One parallel kernel call over the snapshots
@@ -100,13 +108,13 @@ def measure(cfg, grid, code, w, x, sigmas, names=None, adj=None):
             FA, FB, H = _tables(grid, code, sep, levels[lo:lo + per])
             pick = np.flatnonzero((which >= lo) & (which < lo + per))
             part = np.full((len(pick), 4), np.nan)
-            measure_many(np.ascontiguousarray(flat[pick]), x, xsq, adj, want_loss, want_energy, FA, FB, H,
-                         which[pick] - lo, sep, grid.rows, grid.cols, cells, part)
+            _kernel(len(pick))(np.ascontiguousarray(flat[pick]), x, xsq, adj, want_loss, want_energy, FA, FB, H,
+                               which[pick] - lo, sep, grid.rows, grid.cols, cells, part)
             out[pick] = part
     else:
         none = np.zeros((1, 1, 1))
-        measure_many(flat, x, xsq, adj, False, False, none, none, none, np.zeros(R * T, np.int64), True,
-                     grid.rows, grid.cols, cells, out)
+        _kernel(R * T)(flat, x, xsq, adj, False, False, none, none, none, np.zeros(R * T, np.int64), True,
+                       grid.rows, grid.cols, cells, out)
     out = out.reshape(R, T, 4)
     return {name: out[..., MEASURES.index(name)] for name in names}
 
@@ -308,16 +316,27 @@ def measure_snapshot(w, X, xsq, adj, want_loss, want_energy, FA, FB, H, sep, row
         out[3] = energy / n
 
 
+@njit(cache=True, nogil=True)
+def _measure_one(i, W, X, xsq, adj, want_loss, want_energy, FA, FB, H, which, sep, rows, cols, cells, out):
+    for k in range(W.shape[1]):
+        for q in range(W.shape[2]):
+            if not math.isfinite(W[i, k, q]):
+                return  # a diverged replica's snapshot: NaN
+    lvl = which[i]
+    measure_snapshot(W[i], X, xsq, adj, want_loss, want_energy, FA[lvl], FB[lvl], H[lvl], sep, rows, cols, cells,
+                     out[i])
+
+
 @njit(cache=True, parallel=True, nogil=True)
 def measure_many(W, X, xsq, adj, want_loss, want_energy, FA, FB, H, which, sep, rows, cols, cells, out):
     """measure_snapshot for snapshots W (N, K, D), with the tables of sigma level which[i]; NaN weights skipped."""
     for i in prange(W.shape[0]):
-        ok = True
-        for k in range(W.shape[1]):
-            for q in range(W.shape[2]):
-                if not math.isfinite(W[i, k, q]):
-                    ok = False
-        if ok:
-            lvl = which[i]
-            measure_snapshot(W[i], X, xsq, adj, want_loss, want_energy, FA[lvl], FB[lvl], H[lvl], sep, rows, cols,
-                             cells, out[i])
+        _measure_one(i, W, X, xsq, adj, want_loss, want_energy, FA, FB, H, which, sep, rows, cols, cells, out)
+
+
+@njit(cache=True, nogil=True)
+def measure_many_serial(W, X, xsq, adj, want_loss, want_energy, FA, FB, H, which, sep, rows, cols, cells, out):
+    """:func:`measure_many` on the calling thread: for a few snapshots (on a busy machine a parallel region's
+    join waits for its slowest thread, which costs more than a few snapshots are worth)."""
+    for i in range(W.shape[0]):
+        _measure_one(i, W, X, xsq, adj, want_loss, want_energy, FA, FB, H, which, sep, rows, cols, cells, out)
