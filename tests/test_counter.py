@@ -52,7 +52,7 @@ def test_uniforms_are_the_centres_of_2_pow_52_cells():
 
 
 def test_uniforms_fill_the_open_interval_uniformly():
-    u = uniforms(7, DATA, 0, np.arange(N // 4)[:, None, None], np.arange(2)[:, None], np.arange(2)).ravel()
+    u = uniforms(7, DATA, 0, np.arange(N // 4)[:, None], np.arange(2), 2).ravel()
     assert 0.0 < u.min() and u.max() < 1.0
     assert stats.kstest(u, "uniform").pvalue > 1e-3
     assert abs(u.mean() - 0.5) < 5 * math.sqrt(1 / 12 / u.size)
@@ -67,7 +67,7 @@ def _moments_within_tolerance(z):
 
 
 def test_normals_moments_and_ks():
-    z = normals(0, DATA, 0, np.arange(N // 40)[:, None, None], np.arange(20)[:, None], np.arange(2)).ravel()
+    z = normals(0, DATA, 0, np.arange(N // 40)[:, None], np.arange(20), 2).ravel()
     assert z.size == N
     _moments_within_tolerance(z)
     assert stats.kstest(z, "norm").pvalue > 1e-3
@@ -79,7 +79,7 @@ def test_normals_moments_and_ks():
 
 def test_normals_of_high_coordinates_and_other_names_are_normal_too():
     # a 7-dimensional sample uses lanes 0..3; check coordinate 6 (lane 3, first output) alone
-    z = normals(123456789, 5, 17, np.arange(N // 4), 9, 6)
+    z = normals(123456789, 5, 17, np.arange(N // 4), 9, 7)[:, 6]
     _moments_within_tolerance(z)
     assert stats.kstest(z, "norm").pvalue > 1e-3
 
@@ -91,19 +91,22 @@ def test_different_names_are_uncorrelated(other):
     n = 200_000
     base = dict(seed=0, purpose=DATA, replica=0, step_shift=0, sample_shift=0)
     names = {**base, **other}
-    steps = np.arange(n // 2)[:, None]
-    a = normals(0, DATA, 0, steps, 0, np.arange(2)).ravel()
+    steps = np.arange(n // 2)
+    a = normals(0, DATA, 0, steps, 0, 2).ravel()
     b = normals(names["seed"], names["purpose"], names["replica"], steps + names["step_shift"],
-                names["sample_shift"], np.arange(2)).ravel()
+                names["sample_shift"], 2).ravel()
     assert not np.array_equal(a, b)
     assert abs(np.corrcoef(a, b)[0, 1]) < 5 / math.sqrt(n)
     assert abs(np.corrcoef(a**2, b**2)[0, 1]) < 5 / math.sqrt(n)  # no dependence through the radius
 
 
 def test_coordinates_come_from_pairs():
-    for index in range(6):
+    block = normals(5, DATA, 2, 11, 3, 5)  # an odd dim: the last block's second output unused
+    ublock = uniforms(5, DATA, 2, 11, 3, 5)
+    for index in range(5):
         pair = normal_pair(5, DATA, 2, 11, 3, index // 2)
-        assert normal(5, DATA, 2, 11, 3, index) == pair[index % 2]
+        assert normal(5, DATA, 2, 11, 3, index) == pair[index % 2] == block[index]
+        assert uniform(5, DATA, 2, 11, 3, index) == ublock[index]
 
 
 @njit(cache=True)
@@ -119,33 +122,33 @@ def _kernel_draws(seed, steps, batch, dim):
 
 def test_numbers_do_not_depend_on_order_or_threads():
     steps, batch, dim = 300, 20, 3
-    names = (np.arange(steps)[:, None, None], np.arange(batch)[:, None], np.arange(dim))
+    names = (np.arange(steps)[:, None], np.arange(batch))
     threads = numba.get_num_threads()
     try:
         numba.set_num_threads(1)
-        one = normals(42, DATA, 0, *names)
+        one = normals(42, DATA, 0, *names, dim)
         numba.set_num_threads(max(2, min(numba.config.NUMBA_NUM_THREADS, 4)))
-        many = normals(42, DATA, 0, *names)
+        many = normals(42, DATA, 0, *names, dim)
     finally:
         numba.set_num_threads(threads)
-    assert np.array_equal(one, many)
+    assert one.shape == (steps, batch, dim) and np.array_equal(one, many)
     assert np.array_equal(one, _kernel_draws(42, steps, batch, dim))
-    # drawn in a shuffled order, name by name, from Python: the same numbers
+    # drawn in a shuffled order, sample by sample, or name by name from Python: the same numbers
     rng = np.random.default_rng(3)
-    flat = [np.ravel(np.broadcast_to(x, one.shape)) for x in names]
-    order = rng.permutation(one.size)[:500]
-    shuffled = normals(42, DATA, 0, *(f[order] for f in flat))
-    assert np.array_equal(shuffled, one.ravel()[order])
-    assert [normal(42, DATA, 0, *(int(f[k]) for f in flat)) for k in order[:50]] == list(one.ravel()[order[:50]])
+    s, i = rng.integers(0, steps, 500), rng.integers(0, batch, 500)
+    assert np.array_equal(normals(42, DATA, 0, s, i, dim), one[s, i])
+    assert [normal(42, DATA, 0, int(s[k]), int(i[k]), j) for k in range(20) for j in range(dim)] == \
+        list(one[s[:20], i[:20]].ravel())
     # a block that starts later is the tail of the longer block: nothing depends on where drawing began
-    tail = normals(42, DATA, 0, np.arange(100, steps)[:, None, None], np.arange(batch)[:, None], np.arange(dim))
-    assert np.array_equal(tail, one[100:])
+    assert np.array_equal(normals(42, DATA, 0, np.arange(100, steps)[:, None], np.arange(batch), dim), one[100:])
 
 
 def test_bad_names_are_refused():
     with pytest.raises(ValueError, match="integers in"):
-        normals(-1, DATA, 0, 0, 0, 0)
+        normals(-1, DATA, 0, 0, 0, 2)
     with pytest.raises(ValueError, match="integers in"):
-        uniforms(2**32, DATA, 0, 0, 0, 0)
+        uniforms(2**32, DATA, 0, 0, 0, 2)
     with pytest.raises(ValueError, match="integers in"):
-        normals(0, DATA, 0, 0.5, 0, 0)
+        normals(0, DATA, 0, 0.5, 0, 2)
+    with pytest.raises(ValueError, match="dim must be"):
+        normals(0, DATA, 0, 0, 0, 0)

@@ -31,9 +31,10 @@ that feed them through many steps agree to the tolerance of the CUDA tests (1e-1
 
 Helpers take and return scalars only (numba-cuda's simulator cannot pass arrays to shared
 helpers), use uint64 arithmetic masked to 32 bits (typed the same on both targets), and have no
-fastmath. On the host, :func:`uniforms` and :func:`normals` draw whole blocks of named numbers
-(broadcast integer arrays) through the same helpers; :func:`philox4x32_numpy` is an independent plain
-numpy implementation of the block function, used to check the helpers.
+fastmath. On the host, :func:`uniforms` and :func:`normals` draw whole blocks of named samples
+(broadcast integer arrays of names, ``dim`` coordinates each) through the same helpers;
+:func:`philox4x32_numpy` is an independent plain numpy implementation of the block function, used to
+check the helpers.
 """
 
 from __future__ import annotations
@@ -130,38 +131,50 @@ def normal(seed, purpose, replica, step, sample, index):
 
 
 @njit(cache=True, parallel=True)
-def _fill(out, seed, purpose, replica, step, sample, index, gaussian):
-    """out[i] = the named number i (flat arrays of one length); each element its own pure function."""
-    for i in prange(out.size):
-        if gaussian:
-            out[i] = normal(seed[i], purpose[i], replica[i], step[i], sample[i], index[i])
-        else:
-            out[i] = uniform(seed[i], purpose[i], replica[i], step[i], sample[i], index[i])
+def _fill(out, seed, purpose, replica, step, sample, gaussian):
+    """out[i, :] = the coordinates of named sample i (flat name arrays); each row its own pure function."""
+    n, dim = out.shape
+    for i in prange(n):
+        for lane in range((dim + 1) // 2):
+            if gaussian:
+                a, b = normal_pair(seed[i], purpose[i], replica[i], step[i], sample[i], lane)
+            else:
+                a, b = uniform_pair(seed[i], purpose[i], replica[i], step[i], sample[i], lane)
+            out[i, 2 * lane] = a
+            if 2 * lane + 1 < dim:
+                out[i, 2 * lane + 1] = b
 
 
-def _draw(names, gaussian):
+def _draw(names, dim, gaussian):
     parts = np.broadcast_arrays(*[np.asarray(n) for n in names])
     for p in parts:
         if not np.issubdtype(p.dtype, np.integer) or (p.size and (p.min() < 0 or p.max() > 0xFFFFFFFF)):
-            raise ValueError("counter names (seed, purpose, replica, step, sample, index) are integers in [0, 2**32)")
+            raise ValueError("counter names (seed, purpose, replica, step, sample) are integers in [0, 2**32)")
+    if int(dim) != dim or not 0 < dim < 2**33:
+        raise ValueError(f"dim must be a positive integer; got {dim!r}")
     flat = [np.ascontiguousarray(p, dtype=np.int64).ravel() for p in parts]
-    out = np.empty(flat[0].size)
+    out = np.empty((flat[0].size, int(dim)))
     _fill(out, *flat, gaussian)
-    return out.reshape(parts[0].shape)
+    return out.reshape(parts[0].shape + (int(dim),))
 
 
-def uniforms(seed, purpose, replica, step, sample, index):
-    """The uniforms :func:`uniform` gives, for broadcast integer arrays of names (host side)."""
-    return _draw((seed, purpose, replica, step, sample, index), False)
+def uniforms(seed, purpose, replica, step, sample, dim):
+    """Uniforms 0 .. dim - 1 of the named samples (broadcast integer arrays): shape names + (dim,).
 
-
-def normals(seed, purpose, replica, step, sample, index):
-    """The normals :func:`normal` gives, for broadcast integer arrays of names (host side).
-
-    E.g. ``normals(s, DATA, r, steps[:, None, None], np.arange(batch)[:, None], np.arange(d))`` is
-    the (len(steps), batch, d) block of inputs a kernel would draw for those steps.
+    Element [..., j] is ``uniform(seed, purpose, replica, step, sample, j)``; drawn in parallel, each
+    block once.
     """
-    return _draw((seed, purpose, replica, step, sample, index), True)
+    return _draw((seed, purpose, replica, step, sample), dim, False)
+
+
+def normals(seed, purpose, replica, step, sample, dim):
+    """Coordinates 0 .. dim - 1 of the named samples (broadcast integer arrays): shape names + (dim,).
+
+    Element [..., j] is ``normal(seed, purpose, replica, step, sample, j)``, e.g.
+    ``normals(s, DATA, r, steps[:, None], np.arange(batch), d)`` is the (len(steps), batch, d) block of
+    inputs a kernel would draw for those steps.
+    """
+    return _draw((seed, purpose, replica, step, sample), dim, True)
 
 
 def philox4x32_numpy(c0, c1, c2, c3, k0, k1):

@@ -111,8 +111,7 @@ def test_kernel_draws_equal_cpu_kernel_and_host():
     draw_kernel[replicas, batch](11, out, unif)
     cpu, cpu_unif = draw_cpu(11, replicas, steps, batch, dim)
     assert np.array_equal(out, cpu) and np.array_equal(unif, cpu_unif)
-    host = normals(11, DATA, np.arange(replicas)[:, None, None, None], np.arange(steps)[:, None, None],
-                   np.arange(batch)[:, None], np.arange(dim))
+    host = normals(11, DATA, np.arange(replicas)[:, None, None], np.arange(steps)[:, None], np.arange(batch), dim)
     assert np.array_equal(out, host)
     assert np.unique(out).size == out.size
 
