@@ -5,6 +5,11 @@ import pytest
 # Tests start from an empty numba cache only when CI asks for it; locally the cache makes reruns fast.
 os.environ.setdefault("MPLBACKEND", "Agg")
 
+# tests/cuda need NUMBA_ENABLE_CUDASIM=1 before numba is imported: tests/test_cuda.py runs them in a
+# process of their own (python -m pytest tests/cuda with it set); the main run leaves them out.
+if os.environ.get("NUMBA_ENABLE_CUDASIM") != "1":
+    collect_ignore = ["cuda"]
+
 
 def one_line_error(err):
     """True when stderr is one ``dyn: error: ...`` line and no traceback."""
