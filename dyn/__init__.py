@@ -20,7 +20,7 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 _watch(os.path.join(_HERE, "flows"), os.path.join(_HERE, "engine"))
 
 _API = {
-    "simulate": "dyn.engine.api",
+    "simulate": "dyn.api",
     "flow_names": "dyn.flows",
     "load": "dyn.io.netcdf",
     "save": "dyn.io.netcdf",
