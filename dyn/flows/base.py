@@ -34,3 +34,7 @@ class Flow:
     summary: Callable | None = None  # ds -> one line for the CLI
     # ds -> {name: DataArray} of per-replica scalars (dims: at most ``replica``), what studies keep
     metrics: Callable | None = None
+    # metrics a study keeps only when its spec names them (costlier, or needing an optional package):
+    # their names, and (ds, names) -> {name: DataArray} computing the named ones, as ``metrics`` does
+    optional_metrics: tuple = ()
+    compute_optional: Callable | None = None
