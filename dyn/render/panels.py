@@ -38,8 +38,9 @@ def _one(arr, replica):
 
 
 def _log_if_positive(ax, arr):
-    v = arr.values[np.isfinite(arr.values)]
-    if len(v) and (v > 0).any():
+    """A log axis where the positive values span more than a decade."""
+    v = arr.values[np.isfinite(arr.values) & (arr.values > 0)]
+    if len(v) and v.max() > 10 * v.min():
         ax.set_yscale("log")
 
 
