@@ -12,7 +12,7 @@ from importlib import import_module
 __version__ = "0.1.0"
 
 _API = {
-    "simulate": "dyn.engine.api",
+    "simulate": "dyn.api",
     "flow_names": "dyn.flows",
     "load": "dyn.io.netcdf",
     "save": "dyn.io.netcdf",
