@@ -7,6 +7,7 @@ import pytest
 
 import dyn
 from conftest import one_line_error
+from dyn.analysis import covered, wasserstein2
 
 pytest.importorskip("ot")
 
@@ -28,10 +29,11 @@ def test_analyze_prints_a_table_and_writes_the_analysis(run_cli, runs, tmp_path)
     assert [line.split()[0] for line in lines[2:5]] == ["0", "10", "20"]  # first, middle, last snapshot
     assert "means over 2 replicas" in out and "within 15 degrees" in out and "wrote an.nc" in out
     an = dyn.load(tmp_path / "an.nc")
+    np.testing.assert_array_equal(an["covered"], dyn.analyze(dyn.load(runs / "r.nc"), angle=15)["covered"])
     assert an.attrs["kind"] == "analysis" and an.attrs["angle"] == 15.0
     assert an["w2"].dims == ("time", "replica") and an["cosine"].dims == ("time", "replica", "neuron", "teacher_neuron")
     ds = dyn.load(runs / "r.nc")
-    np.testing.assert_allclose(an["w2"], dyn.analysis.wasserstein2(ds))
+    np.testing.assert_allclose(an["w2"], wasserstein2(ds))
 
 
 def test_analyze_refuses_a_non_relu_run_and_keeps_the_output(run_cli, runs, tmp_path):
@@ -77,8 +79,8 @@ def test_a_study_keeps_analysis_metrics(tmp_path):
                     '[keep]\nmetrics = ["final_loss_test", "w2", "covered", "dead_fraction"]\n')
     st = dyn.study(spec, tmp_path / "s.zarr")  # one task: computed in the driver
     ds = dyn.simulate("relu", frames=5, replicas=2)
-    np.testing.assert_allclose(st["w2"].values, dyn.analysis.wasserstein2(ds).isel(time=-1).values)
-    np.testing.assert_allclose(st["covered"].values, dyn.analysis.covered(ds).isel(time=-1).values)
+    np.testing.assert_allclose(st["w2"].values, wasserstein2(ds).isel(time=-1).values)
+    np.testing.assert_allclose(st["covered"].values, covered(ds).isel(time=-1).values)
     assert "lazy" not in st and "final_loss_train" not in st
     from dyn.study.spec import parse_spec
 
