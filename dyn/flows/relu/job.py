@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from dyn.engine import loop
 from dyn.engine.steps import Job
 from dyn.errors import UsageError
 from dyn.flows.relu import kernels
@@ -59,11 +60,11 @@ class ReluJob(Job):
 
     def advance(self, lo, hi, inputs):
         p, x = inputs
-        t = self.teacher
-        kernel = kernels.advance if self.replicas > 1 else kernels.advance_serial
-        kernel(self.a, self.wt, self.b, t.a, t.w, t.b, x, p.starts, p.sizes, p.frame_steps,
-               self.cfg.lr, self.scale, self.step_at(lo), self.rec["a"], self.rec["w"], self.rec["b"],
-               self.rec["loss_train"], self.slot(lo), self.diverged_at)
+        t, rec = self.teacher, self.rec
+        loop.advance(kernels, self.replicas)(
+            kernels.State(self.a, self.wt, self.b), kernels.Consts(t.a, t.w, t.b, self.cfg.lr * self.scale),
+            kernels.Inputs(x, p.starts, p.sizes), p.frame_steps, self.step_at(lo),
+            kernels.Snaps(rec["a"], rec["w"], rec["b"], rec["loss_train"]), self.slot(lo), self.diverged_at)
 
     def finish(self, frames_done, status):
         return to_dataset(self.cfg, self.records(frames_done), self.teacher, self.clocks(frames_done),
