@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import dyn
-from conftest import one_line_error
+from oneline import one_line_error
 from dyn.flows.relu import job as relu_job
 
 

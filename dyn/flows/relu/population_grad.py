@@ -19,8 +19,11 @@ E[x g(x)] = E[grad g(x)] applied to g = 1{U > 0} relu(V):
 
 (Rosenbaum's truncated moments, P by Genz's method, as the loss itself). K is C^1 wherever
 |w1| > 0, so aligned and opposite neurons (|rho| = 1) take the limits of these formulas, in
-one-dimensional closed form. Without biases (b = 0 fixed) K is the arc-cosine kernel of degree 1
-(Cho & Saul 2009): K = s1 s2 (sin t + (pi - t) cos t) / (2 pi), t = arccos rho, whose gradient is
+one-dimensional closed form. Near them P and E[relu(V) | U = 0] move as sqrt(1 - |rho|) where the two
+hyperplanes coincide, so rho's own rounding (1 ulp) costs up to ~2e-9 there; a neuron's pair with itself
+takes rho = 1 exactly, and the arc-cosine path takes the angle from the chord |w1/s1 -+ w2/s2|.
+Without biases (b = 0 fixed) K is the arc-cosine kernel of degree 1 (Cho & Saul 2009):
+K = s1 s2 (sin t + (pi - t) cos t) / (2 pi), t = arccos rho, whose gradient is
 dK/dw1 = s2 sin t / (2 pi) w1/s1 + (pi - t)/(2 pi) w2.
 
 A zero-norm neuron (|w| = 0) is the constant relu(b): its gradient in w is 1{b >= 0} E[x relu(V)]
