@@ -1,7 +1,6 @@
 import os
 
 import pytest
-from oneline import one_line_error  # noqa: F401 (tests import it from oneline: tests/cuda has a conftest too)
 
 # Tests start from an empty numba cache only when CI asks for it; locally the cache makes reruns fast.
 os.environ.setdefault("MPLBACKEND", "Agg")
@@ -10,6 +9,12 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 # process started with NUMBA_ENABLE_CUDASIM=1 (tests/test_cuda.py starts one); ignored in the main run
 if os.environ.get("NUMBA_ENABLE_CUDASIM") != "1":
     collect_ignore_glob = ["cuda/test_*.py"]
+
+
+def one_line_error(err):
+    """True when stderr is one ``dyn: error: ...`` line and no traceback."""
+    lines = err.strip().splitlines()
+    return len(lines) == 1 and lines[0].startswith("dyn: error: ") and "Traceback" not in err
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import dyn
-from oneline import one_line_error
+from conftest import one_line_error
 from dyn.analysis import covered, wasserstein2
 
 pytest.importorskip("ot")

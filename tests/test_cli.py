@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import dyn
-from oneline import one_line_error
+from conftest import one_line_error
 from dyn.flows.relu import job as relu_job
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import dyn
-from oneline import one_line_error
+from conftest import one_line_error
 from dyn.flows.som.config import SomConfig
 
 

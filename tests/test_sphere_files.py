@@ -11,7 +11,7 @@ import dyn
 from dyn.flows import get_flow
 from dyn.render.animate import picture_of
 from dyn.render.blit import Canvas
-from oneline import one_line_error
+from conftest import one_line_error
 
 
 @pytest.mark.parametrize("argv, code, words", [
