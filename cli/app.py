@@ -12,9 +12,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from dyn.cli.relu import relu_command
-from dyn.cli.sphere import sphere_command
-from dyn.cli.som import som_command
+from dyn.cli.simulate import add_commands
 from dyn.cli.study import study_app
 
 app = typer.Typer(name="dyn", help="Training dynamics of neural networks as particle flows.",
@@ -23,9 +21,7 @@ app = typer.Typer(name="dyn", help="Training dynamics of neural networks as part
 simulate_app = typer.Typer(help="Simulate a flow; writes FLOW.nc and FLOW.gif.", no_args_is_help=True,
                            rich_markup_mode=None)
 app.add_typer(simulate_app, name="simulate")
-simulate_app.command("relu", help="Two-layer ReLU student learning a teacher by SGD (seed 002).")(relu_command)
-simulate_app.command("sphere", help="Unit vectors by projected or Riemannian descent (seed 000).")(sphere_command)
-simulate_app.command("som", help="Self-organising map: MiniSom's rules, Heskes', or the forum's topographic layer (seed 004). Defaults [T: ...; M: ...]: T for rule topographic (the forum's setup), M for online, batch, heskes (MiniSom's).")(som_command)
+add_commands(simulate_app)
 app.add_typer(study_app, name="study")
 
 
@@ -93,16 +89,54 @@ def animate(
 def plot(
     run: Run,
     output: Annotated[Path, typer.Option("-o", "--output", help="loss.png, .svg or .pdf.")] = None,
+    panels: Annotated[Optional[str], typer.Option(
+        help="Comma-separated panels instead of the flow's default: loss, final, and for relu runs the analysis "
+             "alignment, w2, lazy, balancedness, speed, dead (e.g. loss,alignment,w2,lazy).",
+        show_default=False)] = None,
 ):
-    """Loss curves (log scale) beside the final positions."""
+    """Loss curves (log scale) beside the final positions, or the chosen --panels."""
+    if panels is not None:
+        from dyn.render.panels import check_panels
+
+        check_panels(panels)  # before the file is read
     from dyn.io.netcdf import load
 
     ds = load(run)
     from dyn.render.plot import plot as _plot
 
     output = output or run.with_suffix(".png")
-    _plot(ds, output)
+    _plot(ds, output, panels=panels)
     typer.echo(f"wrote {output}")
+
+
+@app.command()
+def analyze(
+    run: Run,
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Write the analysis Dataset (.nc).",
+                                                  show_default=False)] = None,
+    angle: Annotated[float, typer.Option(min=0.0, max=180.0, help="Degrees: a teacher neuron is covered by a "
+                                                                  "student of its sign within this angle.")] = 10.0,
+):
+    """Alignment with the teacher, W2 to it, lazy vs rich, balancedness, speed and dead neurons of a relu
+    run: a table at the first, middle and last snapshot."""
+    from dyn.analysis.particles import check_relu
+    from dyn.cli.common import check_writable
+    from dyn.io.netcdf import load
+
+    check_writable(output)
+    ds = check_relu(load(run), "dyn analyze")
+    from dyn.analysis import analyze as _analyze, table
+
+    an = _analyze(ds, angle=angle)
+    typer.echo(f"{run}: {ds.attrs.get('status')}")
+    for line in table(an):
+        typer.echo(line)
+    if output is not None:
+        from dyn.io.netcdf import save
+
+        an.attrs["analysis_of"] = str(run)
+        save(an, output)
+        typer.echo(f"wrote {output}")
 
 
 def main(argv=None):
