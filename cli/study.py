@@ -33,7 +33,7 @@ def run_command(
     tls_key: Annotated[Optional[Path], typer.Option("--tls-key", help="This client's private key (tls://).",
                                                     show_default=False)] = None,
     worker_timeout: Annotated[float, typer.Option(min=0.0, help="Seconds to wait for a worker at --scheduler before "
-                                                                "giving up.")] = 60.0,
+                                                                "giving up (0: no limit).")] = 60.0,
     force: Annotated[bool, typer.Option("--force", help="Replace a store that holds a different study; the old one "
                                                         "stays until the new one is complete.")] = False,
     retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Compute failed points again.")] = False,

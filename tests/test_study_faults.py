@@ -301,8 +301,8 @@ def test_a_scheduler_without_workers_is_waited_for_visibly_then_one_line(tmp_pat
     from distributed import LocalCluster
 
     quick(tmp_path / "s.toml", "frames = [3, 4, 5]")  # the middle point goes to the (absent) workers
-    with LocalCluster(n_workers=0, processes=False, protocol="tcp://", host="127.0.0.1", dashboard_address=None) \
-            as cluster:
+    with LocalCluster(n_workers=0, processes=False, protocol="tcp://", host="127.0.0.1",
+                      dashboard_address="127.0.0.1:0") as cluster:
         address = cluster.scheduler_address
         proc = subprocess.run([sys.executable, "-m", "dyn.cli", "study", "run", "s.toml", "--scheduler", address,
                                "--worker-timeout", "2", "-q"], cwd=tmp_path, capture_output=True, text=True,
@@ -385,12 +385,13 @@ def test_a_tls_scheduler_takes_dask_security_files(tmp_path, monkeypatch, capsys
     quick(tmp_path / "s.toml", "frames = [3, 4, 5]", seeds=2)
     tls = ["--tls-ca", "ca.pem", "--tls-cert", "node.pem", "--tls-key", "node.key"]
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, protocol="tls://", host="127.0.0.1",
-                      security=sec, dashboard_address=None) as cluster:
+                      security=sec, dashboard_address="127.0.0.1:0") as cluster:
         address = cluster.scheduler_address
         assert address.startswith("tls://")
         for argv, words in ((["--scheduler", address], "a tls:// scheduler needs --tls-ca, --tls-cert and --tls-key"),
                             (["--scheduler", "tcp://127.0.0.1:1", *tls], "need a tls:// scheduler address"),
-                            (["--scheduler", address, *tls[:4], "--tls-key", "nosuch.key"], "no such file: nosuch.key")):
+                            (["--scheduler", address, *tls[:4], "--tls-key", "nosuch.key"],
+                             "--tls-key: no such file: nosuch.key")):
             assert main(["study", "run", "s.toml", *argv, "-q"]) == 2
             err = capsys.readouterr().err
             assert one_line(err, words), err

@@ -73,7 +73,7 @@ def local_cluster(workers, dashboard=False):
 def dashboard_line(cluster):
     import importlib.util
 
-    need = "" if importlib.util.find_spec("bokeh") else " (it shows dask's plots once bokeh is installed: pip install bokeh)"
+    need = "" if importlib.util.find_spec("bokeh") else " (its plots need bokeh: pip install bokeh)"
     return f"dyn: dask dashboard at {cluster.dashboard_link}{need}"
 
 
@@ -146,17 +146,18 @@ def connect(address, sec=None):
 
 
 def wait_for_workers(client, timeout, say):
-    """Return once the scheduler has a worker; ``say`` a line while waiting; RunError after ``timeout`` s."""
+    """Return once the scheduler has a worker; ``say`` a line while waiting; RunError after ``timeout`` s
+    (0: wait as long as it takes)."""
     address = client.scheduler.address
     try:
         client.wait_for_workers(1, timeout=0.5)
         return
     except TimeoutError:
         pass
-    say(f"dyn: waiting for workers: the scheduler at {address} has none yet (giving up after {timeout:g} s, "
-        f"see --worker-timeout)")
+    until = f"giving up after {timeout:g} s" if timeout else "until one joins"
+    say(f"dyn: waiting for workers: the scheduler at {address} has none yet ({until}, see --worker-timeout)")
     try:
-        client.wait_for_workers(1, timeout=timeout)
+        client.wait_for_workers(1, timeout=timeout or None)  # 0: no time limit
     except TimeoutError:
         raise RunError(f"no dask worker joined the scheduler at {address} within {timeout:g} s: start workers "
                        f"(dask worker {address}) or wait longer (--worker-timeout)") from None
