@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dyn.engine import runner
-from dyn.errors import UsageError
+from dyn.errors import DynError, RunError, UsageError
 from dyn.flows import get_flow
 
 
@@ -27,7 +27,14 @@ def simulate(flow, *, progress=False, **options):
     if init is not None and hasattr(init, "data_vars"):
         if init.attrs.get("flow") != spec.name:
             raise UsageError(f"init is a {init.attrs.get('flow')!r} run, not a {spec.name!r} run")
-        cfg, arrays["init"], teacher, start = spec.resume(init, **options)
+        try:
+            cfg, arrays["init"], teacher, start = spec.resume(init, **options)
+        except (KeyError, IndexError, TypeError, ValueError) as err:
+            if isinstance(err, DynError):
+                raise
+            what = str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)
+            what = what.split(". ")[0].splitlines()[0][:200] if what else type(err).__name__
+            raise RunError(f"cannot continue this {spec.name} run ({what}): it is not a complete run") from None
         if teacher is not None:
             arrays.setdefault("teacher", teacher)
         job = spec.prepare(cfg, start=start, **arrays)
