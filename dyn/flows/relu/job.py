@@ -33,7 +33,11 @@ def frame_clocks(cfg, frames):
 
 
 def _check_memory(cfg, times):
-    check_memory(8 * cfg.replicas * times * cfg.width * (2 * cfg.dim + 4))
+    """Refuse a run too big for memory before anything is drawn (the draws loop over replicas)."""
+    R, m, d = cfg.replicas, cfg.width, cfg.dim
+    check_memory({"snapshots": 8 * R * times * (m * (d + 4) + 2),  # a, w, b, positions, losses
+                  "students as drawn": 8 * 3 * R * m * (d + 2), "teacher": 8 * 3 * cfg.teacher_width * (d + 2),
+                  "training set": 8 * R * (cfg.train_size or 0) * d})
 
 
 class ReluJob:
@@ -43,7 +47,6 @@ class ReluJob:
         self.teacher, self.source = teacher, source
         self.initial = frame0 == 0  # a new run records its initial state as time 0
         T = cfg.frames + self.initial
-        _check_memory(cfg, T)
         self.a = np.ascontiguousarray(student.a, dtype=np.float64)
         self.wt = np.ascontiguousarray(np.swapaxes(student.w, 1, 2), dtype=np.float64)
         self.b = np.ascontiguousarray(student.b, dtype=np.float64)
@@ -56,6 +59,11 @@ class ReluJob:
         self.samples = samples0 + np.concatenate([[0], np.cumsum(samples)])
         self.diverged_at = np.full(R, -1, np.int64) if diverged_at is None else diverged_at.copy()
         self.scale = float(cfg.width if cfg.scaling == "mean-field" else 1.0)
+        self.measures = True
+
+    def skip_measures(self):
+        """Finish without the test loss (the run was interrupted while it was computed)."""
+        self.measures = False
 
     def step_at(self, frames_done):
         return int(self.steps[frames_done])
@@ -80,7 +88,8 @@ class ReluJob:
         first = 0 if self.initial else 1
         clocks = {"time": np.arange(self.frame0 + first, self.frame0 + frames_done + 1),
                   "step": self.steps[first:frames_done + 1], "samples_seen": self.samples[first:frames_done + 1]}
-        return to_dataset(self.cfg, rec, self.teacher, clocks, self.diverged_at, status)
+        return to_dataset(self.cfg, rec, self.teacher, clocks, self.diverged_at, status,
+                          skip_test_loss=not self.measures)
 
 
 def _inputs_array(inputs, cfg):
@@ -98,6 +107,7 @@ def _inputs_array(inputs, cfg):
 def prepare(cfg, *, init=None, teacher=None, inputs=None, start=None):
     """The job of config ``cfg``; ``start`` continues a run (see :func:`resume`)."""
     frame0 = start["frame"] if start else 0
+    _check_memory(cfg, cfg.frames + (frame0 == 0))
     notebook = NotebookDraws(cfg, frame0) if cfg.rng == "notebook" else None
     if teacher is not None:
         teacher = as_neurons(teacher, cfg.teacher_width, cfg.dim, "teacher")
