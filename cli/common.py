@@ -94,6 +94,8 @@ def join(before, more, source):
     config.update({k: v for k, v in (("frames", int(ds.time[-1])), ("steps", int(ds.step[-1]))) if k in config})
     ds.attrs = {**before.attrs, **more.attrs, "config": json.dumps(config, sort_keys=True),
                 "continues": f"{source}: {before.attrs.get('status')} at step {int(before.step[-1])}"}
+    if "signal" not in more.attrs:  # the signal that stopped the earlier part does not describe the whole
+        ds.attrs.pop("signal", None)
     return ds
 
 

@@ -93,7 +93,7 @@ job.ReluJob.advance = advance
 
 
 @pytest.mark.parametrize("sig", ["SIGTERM", "SIGHUP", "SIGINT"])
-def test_a_signal_during_the_run_keeps_the_frames_and_exits_130(tmp_path, sig):
+def test_a_signal_during_the_run_keeps_the_frames_and_exits_130(run_cli, tmp_path, sig):
     p = dyn_process(tmp_path, ["simulate", "relu", "--frames", "400", "--no-gif", *SMALL],
                     DURING_RUN.format(sig=sig))
     assert p.returncode == 130, p.stderr
@@ -102,6 +102,9 @@ def test_a_signal_during_the_run_keeps_the_frames_and_exits_130(tmp_path, sig):
     assert ds.attrs["status"] == f"interrupted at step {int(ds.step[-1])}" and ds.attrs["signal"] == sig
     assert 3 < ds.sizes["time"] < 401 and np.isfinite(ds.w).all()
     assert leftovers(tmp_path) == []
+    code, out, err = run_cli("simulate", "relu", "--from", "relu.nc", "--frames", "2", "-o", "more.nc", "--no-gif", "-q")
+    more = dyn.load(tmp_path / "more.nc")  # continued to completion: the signal no longer describes the file
+    assert code == 0 and more.attrs["status"] == "completed" and "signal" not in more.attrs
 
 
 DURING_TEST_LOSS = """

@@ -35,9 +35,10 @@ def frame_clocks(cfg, frames):
 def _check_memory(cfg, times):
     """Refuse a run too big for memory before anything is drawn (the draws loop over replicas)."""
     R, m, d = cfg.replicas, cfg.width, cfg.dim
-    check_memory({"snapshots": 8 * R * times * (m * (d + 4) + 2),  # a, w, b, positions, losses
-                  "students as drawn": 8 * 3 * R * m * (d + 2), "teacher": 8 * 3 * cfg.teacher_width * (d + 2),
-                  "training set": 8 * R * (cfg.train_size or 0) * d})
+    snapshots = 8 * R * times * (m * (d + 4) + 2)  # a, w, b, positions, losses
+    check_memory(snapshots, "snapshots")
+    check_memory({"snapshots": snapshots, "students as drawn": 8 * 3 * R * m * (d + 2),
+                  "teacher": 8 * 3 * cfg.teacher_width * (d + 2), "training set": 8 * R * (cfg.train_size or 0) * d})
 
 
 class ReluJob:
