@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-from importlib import import_module
 from pathlib import Path
 
 from dyn.config import choice, integer, real
@@ -33,11 +32,13 @@ def limits(name, value):
 
 def picture_of(ds, *, style="auto", replica=0, xlim=None, ylim=None, every=1):
     """The flow's picture of ``ds`` (``dyn.flows.<flow>.picture.Picture``)."""
+    from dyn.flows import get_flow
+
     xlim, ylim = limits("xlim", xlim), limits("ylim", ylim)
     flow = ds.attrs.get("flow")
     try:
-        module = import_module(f"dyn.flows.{flow}.picture")
-    except ImportError:
+        module = get_flow(flow).picture_module()
+    except (ImportError, UsageError):
         raise UsageError(f"no picture for flow {flow!r}") from None
     choice("style", style, STYLES)
     if style == "auto":

@@ -69,8 +69,6 @@ class SomJob(StepJob):
 
 
 def prepare(cfg, *, init=None, data=None, start=None):
-    if start is not None:
-        raise UsageError("continuing a som run is not supported: run it again with more steps")
     if data is None and not cfg.data.lower().endswith((".npy", ".csv")) and cfg.data not in ("array", "digits"):
         check_memory({"data": 8 * cfg.n * (cfg.dim or 2)})  # before a built-in set is drawn
     x = data_of(cfg, data)
@@ -84,7 +82,3 @@ def prepare(cfg, *, init=None, data=None, start=None):
     cfg._set(data="array" if data is not None else cfg.data, n=len(x), dim=x.shape[1])
     w0 = initial_weights(cfg, x, init)
     return SomJob(cfg, x, w0)
-
-
-def resume(ds, **overrides):
-    raise UsageError("continuing a som run is not supported: run it again with more steps")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dyn.engine import runner
+from dyn.engine.steps import resume_start
 from dyn.errors import DynError, RunError, UsageError
 from dyn.flows import get_flow
 
@@ -27,16 +28,19 @@ def simulate(flow, *, progress=False, **options):
     if init is not None and hasattr(init, "data_vars"):
         if init.attrs.get("flow") != spec.name:
             raise UsageError(f"init is a {init.attrs.get('flow')!r} run, not a {spec.name!r} run")
+        if spec.resume is None:
+            raise UsageError(f"continuing a {spec.name} run is not supported: run it again with more steps")
+        cfg = spec.config.from_json(init.attrs["config"]).check_continuation(**options)
         try:
-            cfg, arrays["init"], teacher, start = spec.resume(init, **options)
-        except (KeyError, IndexError, TypeError, ValueError) as err:
+            start = resume_start(init)
+            for key, value in spec.resume(init, cfg, start).items():
+                arrays[key] = value if key == "init" else arrays.get(key, value)
+        except (KeyError, IndexError, TypeError, ValueError) as err:  # a variable the run should have is missing
             if isinstance(err, DynError):
                 raise
             what = str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)
             what = what.split(". ")[0].splitlines()[0][:200] if what else type(err).__name__
             raise RunError(f"cannot continue this {spec.name} run ({what}): it is not a complete run") from None
-        if teacher is not None:
-            arrays.setdefault("teacher", teacher)
         job = spec.prepare(cfg, start=start, **arrays)
     else:
         job = spec.prepare(spec.config.from_kwargs(**options), **arrays)
