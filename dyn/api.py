@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dyn.engine import runner
 from dyn.engine.steps import resume_start
-from dyn.errors import UsageError
+from dyn.errors import DynError, RunError, UsageError
 from dyn.flows import get_flow
 
 
@@ -31,9 +31,16 @@ def simulate(flow, *, progress=False, **options):
         if spec.resume is None:
             raise UsageError(f"continuing a {spec.name} run is not supported: run it again with more steps")
         cfg = spec.config.from_json(init.attrs["config"]).check_continuation(**options)
-        start = resume_start(init)
-        for key, value in spec.resume(init, cfg, start).items():
-            arrays[key] = value if key == "init" else arrays.get(key, value)
+        try:
+            start = resume_start(init)
+            for key, value in spec.resume(init, cfg, start).items():
+                arrays[key] = value if key == "init" else arrays.get(key, value)
+        except (KeyError, IndexError, TypeError, ValueError) as err:  # a variable the run should have is missing
+            if isinstance(err, DynError):
+                raise
+            what = str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)
+            what = what.split(". ")[0].splitlines()[0][:200] if what else type(err).__name__
+            raise RunError(f"cannot continue this {spec.name} run ({what}): it is not a complete run") from None
         job = spec.prepare(cfg, start=start, **arrays)
     else:
         job = spec.prepare(spec.config.from_kwargs(**options), **arrays)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import platform
 
 from dyn.errors import RunError
@@ -57,4 +58,12 @@ def check(ds, source="dataset"):
     version = ds.attrs.get("schema_version")
     if version != SCHEMA_VERSION:
         raise RunError(f"{source} has schema version {version}; this dyn reads version {SCHEMA_VERSION}")
+    try:
+        config = json.loads(ds.attrs["config"])
+    except (TypeError, ValueError):
+        config = None
+    if not isinstance(config, dict):
+        raise RunError(f"{source}: the run's stored config is damaged (not a JSON object)")
+    if not isinstance(ds.attrs.get("status"), str):
+        raise RunError(f"{source} has no 'status' attribute: not a complete dyn run")
     return ds

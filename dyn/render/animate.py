@@ -6,7 +6,7 @@ import io
 import json
 from pathlib import Path
 
-from dyn.config import choice, integer
+from dyn.config import choice, integer, real
 from dyn.engine.progress import Progress
 from dyn.errors import UsageError
 from dyn.render.blit import render
@@ -15,10 +15,26 @@ from dyn.render.writers import check_suffix, open_writer, palette_from
 STYLES = ("auto", "dyn", "seed")
 
 
+def limits(name, value):
+    """None, or axis limits (lo, hi): two finite numbers with lo < hi."""
+    if value is None:
+        return None
+    try:
+        lo, hi = (real(name, v) for v in value)
+    except (TypeError, ValueError) as err:
+        if isinstance(err, UsageError) and "finite" in str(err):
+            raise UsageError(f"{name} must be two finite numbers LO HI, got {tuple(value)}") from None
+        raise UsageError(f"{name} must be two numbers LO HI, got {value!r}") from None
+    if not lo < hi:
+        raise UsageError(f"{name} must have LO < HI, got {lo} {hi}")
+    return lo, hi
+
+
 def picture_of(ds, *, style="auto", replica=0, xlim=None, ylim=None, every=1):
     """The flow's picture of ``ds`` (``dyn.flows.<flow>.picture.Picture``)."""
     from dyn.flows import get_flow
 
+    xlim, ylim = limits("xlim", xlim), limits("ylim", ylim)
     flow = ds.attrs.get("flow")
     try:
         module = get_flow(flow).picture_module()
