@@ -76,6 +76,7 @@ def animate(
     xlim: Annotated[Optional[tuple[float, float]], typer.Option(help="x axis limits LO HI.")] = None,
     ylim: Annotated[Optional[tuple[float, float]], typer.Option(help="y axis limits LO HI.")] = None,
     style: Annotated[str, typer.Option(help="auto, dyn or seed (the notebook's look).")] = "auto",
+    replica: Annotated[int, typer.Option(min=0, help="Which replica of an ensemble to show (its title says which).")] = 0,
 ):
     """Render a saved run as a GIF or MP4."""
     from dyn.io.netcdf import load
@@ -85,7 +86,7 @@ def animate(
 
     output = output or run.with_suffix(".gif")
     _animate(ds, output, fps=fps, trail="auto" if trail is None else trail, every=every, dpi=dpi, xlim=xlim, ylim=ylim, style=style,
-             progress=True)
+             replica=replica, progress=True)
     typer.echo(f"wrote {output}")
 
 
@@ -93,15 +94,17 @@ def animate(
 def plot(
     run: Run,
     output: Annotated[Path, typer.Option("-o", "--output", help="loss.png, .svg or .pdf.")] = None,
+    replica: Annotated[int, typer.Option(min=0, help="Which replica of an ensemble to show.")] = 0,
+    dpi: Annotated[int, typer.Option(min=10, help="Dots per inch of a .png.")] = 100,
 ):
-    """Loss curves (log scale) beside the final positions."""
+    """The run's panels: loss curves (log scale) beside the final positions, or the flow's own."""
     from dyn.io.netcdf import load
 
     ds = load(run)
     from dyn.render.plot import plot as _plot
 
     output = output or run.with_suffix(".png")
-    _plot(ds, output)
+    _plot(ds, output, replica=replica, dpi=dpi)
     typer.echo(f"wrote {output}")
 
 
