@@ -71,7 +71,8 @@ def animate(
     output: Annotated[Path, typer.Option("-o", "--output", help="out.gif or out.mp4.")] = None,
     fps: Annotated[int, typer.Option(min=1, help="Frames per second.")] = 30,
     trail: Annotated[Optional[int], typer.Option(min=0, help="Past positions kept in trails (default: the flow's; relu keeps all).")] = None,
-    every: Annotated[int, typer.Option(min=1, help="Keep every K-th snapshot.")] = 1,
+    every: Annotated[Optional[int], typer.Option(min=1, help="Keep every K-th snapshot (default: the flow's; som 2).",
+                                                 show_default=False)] = None,
     dpi: Annotated[int, typer.Option(min=10, help="Dots per inch.")] = 100,
     xlim: Annotated[Optional[tuple[float, float]], typer.Option(help="x axis limits LO HI.")] = None,
     ylim: Annotated[Optional[tuple[float, float]], typer.Option(help="y axis limits LO HI.")] = None,
@@ -85,7 +86,8 @@ def animate(
     from dyn.render.animate import animate as _animate
 
     output = output or run.with_suffix(".gif")
-    _animate(ds, output, fps=fps, trail="auto" if trail is None else trail, every=every, dpi=dpi, xlim=xlim, ylim=ylim, style=style,
+    _animate(ds, output, fps=fps, trail="auto" if trail is None else trail,
+             every="auto" if every is None else every, dpi=dpi, xlim=xlim, ylim=ylim, style=style,
              replica=replica, progress=True)
     typer.echo(f"wrote {output}")
 

@@ -7,12 +7,14 @@ from dyn.errors import UsageError
 from dyn.flows import get_flow
 
 
-def simulate(flow, *, progress=False, **options):
+def simulate(flow, *, progress=False, join=False, **options):
     """Simulate ``flow`` and return its run as an :class:`xarray.Dataset`.
 
     ``options`` are the flow's config fields (e.g. ``width=20, radius=0.05, seed=0`` for relu) and
     the arrays the flow accepts (relu: ``init``, ``teacher``, ``inputs``). ``init`` may be a Dataset
-    of an earlier run: the result is then its next ``frames`` frames, whose coordinates continue.
+    of an earlier run: the result is then its next ``frames`` frames (sphere: ``steps`` steps), whose
+    coordinates continue; with ``join=True`` it is the whole run, ``dyn.join(init, next)``, as
+    ``dyn simulate --from`` writes it.
     """
     spec = get_flow(flow)
     # an array option given as a string is a config option of the same name (som: data="ring")
@@ -24,6 +26,8 @@ def simulate(flow, *, progress=False, **options):
         if k in spec.config.field_names():
             options[k] = "array"
     init = arrays.get("init")
+    if join and not hasattr(init, "data_vars"):
+        raise UsageError("join=True joins a continuation to the run it continues: give init=<that run's Dataset>")
     if init is not None and hasattr(init, "data_vars"):
         if init.attrs.get("flow") != spec.name:
             raise UsageError(f"init is a {init.attrs.get('flow')!r} run, not a {spec.name!r} run")
@@ -36,4 +40,8 @@ def simulate(flow, *, progress=False, **options):
     ds = runner.run(job, progress=progress)
     shown = ", ".join(f"{k}={v!r}" for k, v in options.items())
     ds.attrs["command"] = f"dyn.simulate({flow!r}{', ' if shown else ''}{shown})"
+    if join:
+        from dyn.engine.join import join as join_runs
+
+        return join_runs(init, ds)
     return ds

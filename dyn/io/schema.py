@@ -31,11 +31,12 @@ def describe(ds, cfg, variables, status):
 REPLICA_COORDS = {
     "replica": ("replica index: replica r ran with seed + r", "1"),
     "seed": ("seed of each replica", "1"),
+    "dim": ("coordinate index of the vectors in R^dim (weights, inputs)", "1"),
 }
 
 
 def run_dataset(data, coords, cfg, variables, status, **attrs):
-    """A run's Dataset from (replica, time, ...) records: ``replica`` and ``seed`` coords added, dims
+    """A run's Dataset from (replica, time, ...) records: ``replica``, ``seed`` (and ``dim``) coords added, dims
     ordered (time, replica, ...), the replica dim dropped when the run has one, attrs and descriptions set.
     """
     import numpy as np
@@ -44,6 +45,8 @@ def run_dataset(data, coords, cfg, variables, status, **attrs):
     replicas = np.arange(cfg.replicas)
     coords = {**coords, "replica": ("replica", replicas), "seed": ("replica", cfg.seed + replicas)}
     ds = xr.Dataset(data, coords).transpose("time", "replica", ...)
+    if "dim" in ds.dims and "dim" not in ds.coords:  # every dim has a coordinate
+        ds = ds.assign_coords(dim=np.arange(ds.sizes["dim"]))
     if cfg.replicas == 1:
         ds = ds.squeeze("replica", drop=True)
     ds.attrs.update(seed=cfg.seed, **attrs)

@@ -35,7 +35,8 @@ def pick_replica(ds, replica=0):
 
 def picture_of(ds, *, style="auto", replica=0, xlim=None, ylim=None, every=1):
     """The flow's picture of ``ds`` (``dyn.flows.<flow>.picture.Picture``); a run with replicas shows
-    ``replica`` and says which in the first line of every title."""
+    ``replica`` and says which in the first line of every title; ``every="auto"``: the picture's
+    ``default_every`` (1 if it has none)."""
     flow = ds.attrs.get("flow")
     try:
         module = import_module(f"dyn.flows.{flow}.picture")
@@ -45,6 +46,8 @@ def picture_of(ds, *, style="auto", replica=0, xlim=None, ylim=None, every=1):
     if style == "auto":
         style = "seed" if json.loads(ds.attrs.get("config", "{}")).get("rng") == "notebook" else "dyn"
     ds, caption = pick_replica(ds, replica)
+    if every == "auto":
+        every = getattr(module.Picture, "default_every", 1)
     picture = module.Picture(ds, style=style, xlim=xlim, ylim=ylim, every=integer("every", every, 1))
     if caption is not None:
         title = picture.title
@@ -52,7 +55,7 @@ def picture_of(ds, *, style="auto", replica=0, xlim=None, ylim=None, every=1):
     return picture
 
 
-def animate(ds, path=None, *, fps=30, trail="auto", every=1, dpi=100, xlim=None, ylim=None, style="auto",
+def animate(ds, path=None, *, fps=30, trail="auto", every="auto", dpi=100, xlim=None, ylim=None, style="auto",
             replica=0, progress=False):
     """Render ``ds`` as an animation; return it as an :class:`Animation`.
 
@@ -62,7 +65,8 @@ def animate(ds, path=None, *, fps=30, trail="auto", every=1, dpi=100, xlim=None,
     ``dyn.plot`` returns a Figure that Jupyter displays and ``savefig`` writes.
 
     ``trail``: "auto" (the flow's default: every past position for relu, as the seed), None every
-    past position, N the last N, 0 none; ``every=K`` keeps every K-th snapshot (and the last);
+    past position, N the last N, 0 none; ``every=K`` keeps every K-th snapshot (and the last), "auto"
+    the flow's default (som: 2, its mesh changes everywhere each frame; others 1);
     ``replica``: which replica of an ensemble to show (its title says which); ``style``: "dyn",
     "seed" (the notebook's look) or "auto" (seed for ``rng="notebook"`` runs).
     """
