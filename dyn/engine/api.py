@@ -17,6 +17,7 @@ def simulate(flow, *, progress=False, join=False, **options):
     ``dyn simulate --from`` writes it.
     """
     spec = get_flow(flow)
+    given = dict(options)  # as the caller wrote them, for the run's "command" attr
     # an array option given as a string is a config option of the same name (som: data="ring")
     arrays = {k: options.pop(k) for k in spec.arrays if options.get(k) is not None and not isinstance(options[k], str)}
     for k in spec.arrays:
@@ -36,9 +37,13 @@ def simulate(flow, *, progress=False, join=False, **options):
             arrays.setdefault("teacher", teacher)
         job = spec.prepare(cfg, start=start, **arrays)
     else:
+        if spec.infer is not None:  # sizes the arrays imply (sphere: vectors, dim from init), unless given
+            implied = spec.infer(options, arrays)
+            options.update({k: v for k, v in implied.items() if options.get(k) is None})
         job = spec.prepare(spec.config.from_kwargs(**options), **arrays)
     ds = runner.run(job, progress=progress)
-    shown = ", ".join(f"{k}={v!r}" for k, v in options.items())
+    shown = ", ".join(f"{k}={v!r}" if isinstance(v, (str, int, float, bool, type(None))) else f"{k}=<{type(v).__name__}>"
+                      for k, v in given.items())
     ds.attrs["command"] = f"dyn.simulate({flow!r}{', ' if shown else ''}{shown})"
     if join:
         from dyn.engine.join import join as join_runs

@@ -31,6 +31,9 @@ class Flow:
     prepare: Callable
     resume: Callable
     arrays: tuple = ("init",)
+    # (options, arrays) -> {config field: value} the arrays imply (sphere: vectors and dim from init's shape),
+    # used for the fields the caller left out
+    infer: Callable | None = None
     summary: Callable | None = None  # ds -> one line for the CLI
     # ds -> {name: DataArray} of per-replica scalars (dims: at most ``replica``), what studies keep
     metrics: Callable | None = None

@@ -117,7 +117,8 @@ def suptitle(spec, done, n):
     import textwrap
 
     fixed = ", ".join(f"{k} = {number(v)}" for k, v in spec.fixed.items())
-    runs = f"{done} of {n} runs done" if done < n else f"{len(spec.seeds)} seeds a point"
+    seeds = len(spec.seeds)
+    runs = f"{done} of {n} runs done" if done < n else f"{seeds} seed{'s' if seeds != 1 else ''} a point"
     text = f"{spec.name}: flow {spec.flow}" + (f"; {fixed}" if fixed else "") + f" ({runs})"
     return "\n".join(textwrap.wrap(text, 110))
 

@@ -23,4 +23,5 @@ def metrics(ds):
 
 FLOW = Flow(name="relu", config=ReluConfig, prepare=lazy("dyn.flows.relu.job", "prepare"),
             resume=lazy("dyn.flows.relu.job", "resume"),
-            arrays=("init", "teacher", "inputs"), summary=summary, metrics=metrics)
+            arrays=("init", "teacher", "inputs"), summary=summary, metrics=metrics,
+            infer=lazy("dyn.flows.relu.state", "shape_options"))
