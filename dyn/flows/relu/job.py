@@ -135,7 +135,8 @@ def resume(ds, **overrides):
     last = ds.isel(time=-1)
     if "replica" not in ds.dims:
         last = last.expand_dims("replica")
-    init = {k: last[k].transpose("replica", "neuron", *(("dim",) if k == "w" else ())).values for k in "awb"}
+    # copies: the kernel updates its state in place, and ds is the caller's (dyn.simulate(init=ds) left it alone)
+    init = {k: last[k].transpose("replica", "neuron", *(("dim",) if k == "w" else ())).values.copy() for k in "awb"}
     teacher = {k: ds["teacher_" + k].values for k in "awb"}
     diverged = np.atleast_1d(ds["diverged_at"].values).astype(np.int64)
     for r in np.flatnonzero(diverged >= 0):  # a diverged replica stays stopped; its NaN state is not checked
