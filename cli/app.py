@@ -12,9 +12,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from dyn.cli.relu import relu_command
-from dyn.cli.sphere import sphere_command
-from dyn.cli.som import som_command
+from dyn.cli.simulate import add_commands
 from dyn.cli.study import study_app
 
 app = typer.Typer(name="dyn", help="Training dynamics of neural networks as particle flows.",
@@ -23,9 +21,7 @@ app = typer.Typer(name="dyn", help="Training dynamics of neural networks as part
 simulate_app = typer.Typer(help="Simulate a flow; writes FLOW.nc and FLOW.gif.", no_args_is_help=True,
                            rich_markup_mode=None)
 app.add_typer(simulate_app, name="simulate")
-simulate_app.command("relu", help="Two-layer ReLU student learning a teacher by SGD (seed 002).")(relu_command)
-simulate_app.command("sphere", help="Unit vectors by projected or Riemannian descent (seed 000).")(sphere_command)
-simulate_app.command("som", help="Self-organising map: MiniSom's rules, Heskes', or the forum's topographic layer (seed 004). Defaults [T: ...; M: ...]: T for rule topographic (the forum's setup), M for online, batch, heskes (MiniSom's).")(som_command)
+add_commands(simulate_app)
 app.add_typer(study_app, name="study")
 
 

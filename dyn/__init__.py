@@ -7,12 +7,20 @@
 Heavy modules (numba, xarray, matplotlib) load on first use, so ``import dyn`` is cheap.
 """
 
+import os
 from importlib import import_module
+
+from dyn.engine.kernel_cache import watch as _watch
 
 __version__ = "0.1.0"
 
+# numba's cache of every kernel is keyed to all sources kernels can reach (dyn.engine.kernel_cache):
+# registered before any kernel module is imported, without importing numba.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+_watch(os.path.join(_HERE, "flows"), os.path.join(_HERE, "engine"))
+
 _API = {
-    "simulate": "dyn.engine.api",
+    "simulate": "dyn.api",
     "flow_names": "dyn.flows",
     "load": "dyn.io.netcdf",
     "save": "dyn.io.netcdf",
@@ -20,7 +28,7 @@ _API = {
     "plot": "dyn.render.plot",
     "study": "dyn.study",
     "study_plot": "dyn.study.plot",
-    "join": "dyn.engine.join",
+    "join": "dyn.io.join",
     "Animation": "dyn.render.animate",
     "DynError": "dyn.errors",
     "UsageError": "dyn.errors",

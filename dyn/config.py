@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import typing
 import json
 import math
 import numbers
@@ -44,8 +45,37 @@ def choice(name, value, choices):
     return value
 
 
+def option(default, help, *, fixed=False, flags=None, show=None):
+    """A config field that documents itself: the CLI's ``dyn simulate FLOW`` option is generated from it.
+
+    ``help``: one sentence, as ``--help`` shows it; ``show``: the default as ``--help`` shows it (default:
+    the value itself); ``flags``: the option's names when they are not ``--field-name`` (e.g.
+    ``("--toroidal/--flat",)`` for a bool); ``fixed``: a continued run (``init=ds``/``--from``) may not
+    change it.
+    """
+    return dataclasses.field(default=default, metadata={"help": help, "fixed": fixed, "flags": flags, "show": show})
+
+
+def replicas_option():
+    """``replicas``, the same in every flow: replica r is the single run with seed + r."""
+    return option(1, "Independent runs with seeds seed..seed+R-1.", fixed=True)
+
+
+def seed_option(help):
+    """``seed``: what it seeds is the flow's to say."""
+    return option(0, help, fixed=True)
+
+
+def device_option():
+    """``device``, the same in every flow."""
+    return option("auto", "auto, cpu or cuda.")
+
+
 class Config:
-    """Mixin for frozen dataclass configs: construction from keyword arguments, JSON round trip."""
+    """Mixin for frozen dataclass configs: construction from keyword arguments, JSON round trip.
+
+    Fields declared with :func:`option` carry their help, flags and whether a continuation may change them.
+    """
 
     def __post_init__(self):
         self.validate()
@@ -61,6 +91,24 @@ class Config:
     @classmethod
     def field_names(cls):
         return [f.name for f in dataclasses.fields(cls)]
+
+    @classmethod
+    def options(cls):
+        """(name, type, default, metadata) of every field: what ``dyn simulate FLOW --help`` lists."""
+        hints = typing.get_type_hints(cls)
+        return [(f.name, hints[f.name], f.default, dict(f.metadata)) for f in dataclasses.fields(cls)]
+
+    @classmethod
+    def fixed_fields(cls):
+        """Fields a continued run must keep (declared ``option(..., fixed=True)``)."""
+        return {f.name for f in dataclasses.fields(cls) if f.metadata.get("fixed")}
+
+    def check_continuation(self, **overrides):
+        """This config with ``overrides``, refused (UsageError) where one changes a fixed field."""
+        for key, value in overrides.items():
+            if key in self.fixed_fields() and value != getattr(self, key):
+                raise UsageError(f"cannot change {key} when continuing a run ({getattr(self, key)!r} -> {value!r})")
+        return self.replace(**overrides)
 
     @classmethod
     def from_kwargs(cls, **kwargs):

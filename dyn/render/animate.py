@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import os
-from importlib import import_module
 from pathlib import Path
 
 from dyn.config import choice, integer
@@ -37,10 +36,12 @@ def picture_of(ds, *, style="auto", replica=0, xlim=None, ylim=None, every=1):
     """The flow's picture of ``ds`` (``dyn.flows.<flow>.picture.Picture``); a run with replicas shows
     ``replica`` and says which in the first line of every title; ``every="auto"``: the picture's
     ``default_every`` (1 if it has none)."""
+    from dyn.flows import get_flow
+
     flow = ds.attrs.get("flow")
     try:
-        module = import_module(f"dyn.flows.{flow}.picture")
-    except ImportError:
+        module = get_flow(flow).picture_module()
+    except (ImportError, UsageError):
         raise UsageError(f"no picture for flow {flow!r}") from None
     choice("style", style, STYLES)
     if style == "auto":

@@ -50,11 +50,12 @@ def flow_panels(ds):
     ``plot_panels(ds, axes, replica)`` draws into ``n = PANELS`` axes (sphere: loss and angles over
     time; som: QE/TE curves, U-matrix, map); flows without it get loss curves beside final positions.
     """
-    from importlib import import_module
+    from dyn.errors import UsageError
+    from dyn.flows import get_flow
 
     try:
-        module = import_module(f"dyn.flows.{ds.attrs.get('flow')}.picture")
-    except ImportError:
+        module = get_flow(ds.attrs.get("flow")).picture_module()
+    except (ImportError, UsageError):
         return None
     panels = getattr(module, "plot_panels", None)
     return None if panels is None else (panels, getattr(module, "PANELS", 2))

@@ -145,7 +145,7 @@ def signature(flow, options, keep):
 
 def run_task(task):
     """Compute one task (see the module doc); ``task`` is a plain dict (it travels to workers)."""
-    from dyn.engine.api import simulate
+    from dyn.api import simulate
 
     _one_thread_per_worker()
     log("compute", task["region"], task.get("log"))

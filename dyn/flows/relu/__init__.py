@@ -23,5 +23,5 @@ def metrics(ds):
 
 FLOW = Flow(name="relu", config=ReluConfig, prepare=lazy("dyn.flows.relu.job", "prepare"),
             resume=lazy("dyn.flows.relu.job", "resume"),
-            arrays=("init", "teacher", "inputs"), summary=summary, metrics=metrics,
-            infer=lazy("dyn.flows.relu.state", "shape_options"))
+            arrays=("init", "teacher", "inputs"), help='Two-layer ReLU student learning a teacher by SGD (seed 002).',
+            summary=summary, metrics=metrics, infer=lazy("dyn.flows.relu.state", "shape_options"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from dyn.config import Config, choice, integer, real
+from dyn.config import Config, choice, device_option, integer, option, real, replicas_option, seed_option
 from dyn.errors import RunError, UsageError
 
 SCHEDULES = ("seed", "constant")
@@ -30,23 +30,24 @@ class ReluConfig(Config):
 
     flow = "relu"
 
-    width: int = 20
-    radius: float = 0.05
-    dim: int = 2
-    teacher_width: int = 4
-    lr: float = 0.5
-    batch: int = 20
-    frames: int = 500
-    steps_per_frame: int = 20
-    schedule: str = "seed"
-    scaling: str = "seed"
-    train_size: int | None = None
-    replicas: int = 1
-    seed: int = 0
-    teacher_seed: int = 0
-    rng: str = "default"
-    test_loss: str = "auto"
-    device: str = "auto"
+    width: int = option(20, "Student neurons m.", fixed=True)
+    radius: float = option(0.05, "Initial norm of (w, b).")
+    dim: int = option(2, "Input dimension d.", fixed=True)
+    teacher_width: int = option(4, "Teacher neurons M.", fixed=True)
+    lr: float = option(0.5, "Learning rate.")
+    batch: int = option(20, "Minibatch size.", fixed=True)
+    frames: int = option(500, "Frames (snapshots after the initial one).")
+    steps_per_frame: int = option(20, "Steps a frame, constant schedule or GD.")
+    schedule: str = option("seed", "seed (frame i: 100 int(log(10+10i)) fresh samples) or constant.", fixed=True)
+    scaling: str = option("seed", "seed (plain gradient) or mean-field (gradient x m).")
+    train_size: int | None = option(None, "Full-batch GD on a fixed training set of this size.", fixed=True,
+                                    show="none: fresh samples")
+    replicas: int = replicas_option()
+    seed: int = seed_option("Seed of the student and the data.")
+    teacher_seed: int = option(0, "Seed of the teacher.", fixed=True)
+    rng: str = option("default", "default, or notebook (seed 002 draw for draw; use --seed 18).", fixed=True)
+    test_loss: str = option("auto", "auto, exact, monte-carlo or none.")
+    device: str = device_option()
 
     def validate(self):
         self._set(

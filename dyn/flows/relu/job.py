@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 
-from dyn.engine.steps import check_memory
+from dyn.engine import loop
+from dyn.engine.steps import Job
 from dyn.errors import UsageError
 from dyn.flows.relu import kernels
 from dyn.flows.relu.config import ReluConfig, seed_frame_samples
@@ -32,33 +31,26 @@ def frame_clocks(cfg, frames):
     return -(-n // cfg.batch), n
 
 
-def _check_memory(cfg, times):
-    check_memory(8 * cfg.replicas * times * cfg.width * (2 * cfg.dim + 4))
+class ReluJob(Job):
+    """Student, teacher and input source of a relu run; the engine's :class:`Job` holds its records and clocks."""
 
+    copies = 2  # the Dataset holds positions and the test loss beside a copy of the records
 
-class ReluJob:
-    def __init__(self, cfg, student, teacher, source, *, frame0=0, step0=0, samples0=0, diverged_at=None):
+    def __init__(self, cfg, student, teacher, source, *, start=None):
         R, m, d = cfg.replicas, cfg.width, cfg.dim
-        self.cfg, self.replicas, self.frames, self.frame0 = cfg, R, cfg.frames, frame0
-        self.teacher, self.source = teacher, source
-        self.initial = frame0 == 0  # a new run records its initial state as time 0
-        T = cfg.frames + self.initial
-        _check_memory(cfg, T)
+        self.cfg, self.teacher, self.source = cfg, teacher, source
+        shapes = {"a": (m,), "w": (m, d), "b": (m,), "loss_train": ()}
+        super().__init__(cfg.frames, R, shapes, start=start)
         self.a = np.ascontiguousarray(student.a, dtype=np.float64)
         self.wt = np.ascontiguousarray(np.swapaxes(student.w, 1, 2), dtype=np.float64)
         self.b = np.ascontiguousarray(student.b, dtype=np.float64)
-        self.rec = {"a": np.full((R, T, m), np.nan), "w": np.full((R, T, m, d), np.nan),
-                    "b": np.full((R, T, m), np.nan), "loss_train": np.full((R, T), np.nan)}
         if self.initial:
             self.rec["a"][:, 0], self.rec["w"][:, 0], self.rec["b"][:, 0] = student
-        steps, samples = frame_clocks(cfg, range(frame0, frame0 + cfg.frames))
-        self.steps = step0 + np.concatenate([[0], np.cumsum(steps)])  # global step after local frame f - 1
-        self.samples = samples0 + np.concatenate([[0], np.cumsum(samples)])
-        self.diverged_at = np.full(R, -1, np.int64) if diverged_at is None else diverged_at.copy()
         self.scale = float(cfg.width if cfg.scaling == "mean-field" else 1.0)
 
-    def step_at(self, frames_done):
-        return int(self.steps[frames_done])
+    def plan(self):
+        steps, samples = frame_clocks(self.cfg, range(self.frame0, self.frame0 + self.frames))
+        return steps, {"samples_seen": samples}
 
     def inputs(self, lo, hi):
         """The plan and samples of local frames lo:hi (drawn here, outside the kernel)."""
@@ -68,19 +60,15 @@ class ReluJob:
 
     def advance(self, lo, hi, inputs):
         p, x = inputs
-        t = self.teacher
-        kernel = kernels.advance if self.replicas > 1 else kernels.advance_serial
-        kernel(self.a, self.wt, self.b, t.a, t.w, t.b, x, p.starts, p.sizes, p.frame_steps,
-                        self.cfg.lr, self.scale, self.step_at(lo), self.rec["a"], self.rec["w"], self.rec["b"],
-                        self.rec["loss_train"], lo + self.initial, self.diverged_at)
+        t, rec = self.teacher, self.rec
+        loop.advance(kernels, self.replicas)(
+            kernels.State(self.a, self.wt, self.b), kernels.Consts(t.a, t.w, t.b, self.cfg.lr * self.scale),
+            kernels.Inputs(x, p.starts, p.sizes), p.frame_steps, self.step_at(lo),
+            kernels.Snaps(rec["a"], rec["w"], rec["b"], rec["loss_train"]), self.slot(lo), self.diverged_at)
 
     def finish(self, frames_done, status):
-        T = frames_done + self.initial
-        rec = {k: v[:, :T] for k, v in self.rec.items()}
-        first = 0 if self.initial else 1
-        clocks = {"time": np.arange(self.frame0 + first, self.frame0 + frames_done + 1),
-                  "step": self.steps[first:frames_done + 1], "samples_seen": self.samples[first:frames_done + 1]}
-        return to_dataset(self.cfg, rec, self.teacher, clocks, self.diverged_at, status)
+        return to_dataset(self.cfg, self.records(frames_done), self.teacher, self.clocks(frames_done),
+                          self.diverged_at, status)
 
 
 def _inputs_array(inputs, cfg):
@@ -117,35 +105,17 @@ def prepare(cfg, *, init=None, teacher=None, inputs=None, start=None):
         source = TrainingSet(cfg)
     else:
         source = notebook or FreshSamples(cfg)
-    if start:
-        return ReluJob(cfg, student, teacher, source, frame0=frame0, step0=start["step"],
-                       samples0=start["samples_seen"], diverged_at=start["diverged_at"])
-    return ReluJob(cfg, student, teacher, source)
+    return ReluJob(cfg, student, teacher, source, start=start)
 
 
-def resume(ds, **overrides):
-    """Config and start of the run that continues ``ds`` (its next ``frames`` frames)."""
-    cfg = ReluConfig.from_json(ds.attrs["config"])
-    fixed = {"width", "dim", "teacher_width", "replicas", "seed", "teacher_seed", "rng", "schedule",
-             "train_size", "batch"}
-    for key, value in overrides.items():
-        if key in fixed and value != getattr(cfg, key):
-            raise UsageError(f"cannot change {key} when continuing a run ({getattr(cfg, key)!r} -> {value!r})")
-    cfg = cfg.replace(**overrides)
+def resume(ds, cfg, start):
+    """What continuing ``ds`` means: its last snapshot's neurons, and its teacher."""
     last = ds.isel(time=-1)
     if "replica" not in ds.dims:
         last = last.expand_dims("replica")
-    # copies: the kernel updates its state in place, and ds is the caller's (dyn.simulate(init=ds) left it alone)
+    # copies: the kernel updates its state in place, and ds is the caller's (dyn.simulate(init=ds) leaves it alone)
     init = {k: last[k].transpose("replica", "neuron", *(("dim",) if k == "w" else ())).values.copy() for k in "awb"}
-    teacher = {k: ds["teacher_" + k].values for k in "awb"}
-    diverged = np.atleast_1d(ds["diverged_at"].values).astype(np.int64)
-    for r in np.flatnonzero(diverged >= 0):  # a diverged replica stays stopped; its NaN state is not checked
+    for r in np.flatnonzero(start["diverged_at"] >= 0):  # a diverged replica stays stopped; its NaN state is not checked
         for v in init.values():
             v[r] = 0.0
-    start = {"frame": int(ds.time[-1]), "step": int(ds.step[-1]), "samples_seen": int(ds.samples_seen[-1]),
-             "diverged_at": diverged}
-    return cfg, init, teacher, start
-
-
-def config_of(ds):
-    return json.loads(ds.attrs["config"])
+    return {"init": init, "teacher": {k: ds["teacher_" + k].values for k in "awb"}}

@@ -69,8 +69,6 @@ class SomJob(StepJob):
 
 
 def prepare(cfg, *, init=None, data=None, start=None):
-    if start is not None:
-        raise UsageError("continuing a som run is not supported: run it again with more steps")
     x = data_of(cfg, data)
     if data is not None and cfg.dim is not None and cfg.dim != x.shape[1]:
         raise UsageError(f"dim is {cfg.dim} but the data array has {x.shape[1]} columns")
@@ -78,7 +76,3 @@ def prepare(cfg, *, init=None, data=None, start=None):
     cfg._set(data="array" if data is not None else cfg.data, n=len(x), dim=x.shape[1])
     w0 = initial_weights(cfg, x, init)
     return SomJob(cfg, x, w0)
-
-
-def resume(ds, **overrides):
-    raise UsageError("continuing a som run is not supported: run it again with more steps")

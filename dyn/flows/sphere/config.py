@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dyn.config import Config, choice, integer, real
+from dyn.config import Config, choice, device_option, integer, option, real, replicas_option, seed_option
 from dyn.errors import RunError, UsageError
 
 OBJECTIVES = ("angular", "riesz", "mhe")
@@ -39,27 +39,31 @@ class SphereConfig(Config):
 
     flow = "sphere"
 
-    objective: str | None = None
-    operator: str | None = None
-    k: float = 1.0
-    s: float = 1.0
-    vectors: int | None = None
-    dim: int | None = None
-    samples: int | None = None
-    update: str | None = None
-    project: str | None = None
-    retraction: str = "normalize"
-    momentum: float = 0.0
-    gradient: str | None = None
-    accumulate: bool | None = None
-    lr: float | None = None
-    steps: int | None = None
-    record_every: int | None = None
-    draw: str | None = None
-    as_seed: bool = False
-    replicas: int = 1
-    seed: int = 0
-    device: str = "auto"
+    objective: str | None = option(None, "angular, riesz or mhe.", fixed=True, show=f"{DEFAULTS['objective']}; as seed {SEED_SETUP['objective']}")
+    operator: str | None = option(None, "cosine, linear or sigmoid: g(theta) of the angular objective.", show="cosine")
+    k: float = option(1.0, "Steepness of the sigmoid operator.")
+    s: float = option(1.0, "Riesz/MHE exponent s >= 0 (0: logarithmic, 1: Thomson).")
+    vectors: int | None = option(None, "Vectors M.", fixed=True, show=f"{DEFAULTS['vectors']}; as seed {SEED_SETUP['vectors']}")
+    dim: int | None = option(None, "Dimension d of the ambient space.", fixed=True, show=f"{DEFAULTS['dim']}; as seed {SEED_SETUP['dim']}")
+    samples: int | None = option(None, "Data points N of the angular objective.", fixed=True, show="5")
+    update: str | None = option(None, "projected or riemannian.", show=f"{DEFAULTS['update']}; as seed {SEED_SETUP['update']}")
+    project: str | None = option(None, "Projected: normalise after the step, or before it (the seed).",
+                                 show=f"{DEFAULTS['project']}; as seed {SEED_SETUP['project']}")
+    retraction: str = option("normalize", "Riemannian: normalize or exponential (exact geodesic).")
+    momentum: float = option(0.0, "Momentum in [0, 1).")
+    gradient: str | None = option(None, "exact, or seed (the seed's backward as written).", show=f"{DEFAULTS['gradient']}; as seed {SEED_SETUP['gradient']}")
+    accumulate: bool | None = option(None, "Apply the sum of all gradients so far (the seed).",
+                                     flags=("--accumulate/--no-accumulate",), show=f"{DEFAULTS['accumulate']}; as seed {SEED_SETUP['accumulate']}")
+    lr: float | None = option(None, "Learning rate.", show=f"{DEFAULTS['lr']}; as seed {SEED_SETUP['lr']}")
+    steps: int | None = option(None, "Optimisation steps.", show=f"{DEFAULTS['steps']}; as seed {SEED_SETUP['steps']}")
+    record_every: int | None = option(None, "Steps between snapshots.", show="max(1, steps // 500)")
+    draw: str | None = option(None, "Initial vectors and data: sphere (uniform) or cube (U[0,1)^d).", fixed=True,
+                              show=f"{DEFAULTS['draw']}; as seed {SEED_SETUP['draw']}")
+    as_seed: bool = option(False, "Seed 000's whole run, quirks and all; other options override it.",
+                           flags=("--as-seed",), fixed=True)
+    replicas: int = replicas_option()
+    seed: int = seed_option("Seed of the vectors and the data.")
+    device: str = device_option()
 
     def validate(self):
         if not isinstance(self.as_seed, bool):

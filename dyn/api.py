@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dyn.engine import runner
+from dyn.engine.steps import resume_start
 from dyn.errors import UsageError
 from dyn.flows import get_flow
 
@@ -32,9 +33,12 @@ def simulate(flow, *, progress=False, join=False, **options):
     if init is not None and hasattr(init, "data_vars"):
         if init.attrs.get("flow") != spec.name:
             raise UsageError(f"init is a {init.attrs.get('flow')!r} run, not a {spec.name!r} run")
-        cfg, arrays["init"], teacher, start = spec.resume(init, **options)
-        if teacher is not None:
-            arrays.setdefault("teacher", teacher)
+        if spec.resume is None:
+            raise UsageError(f"continuing a {spec.name} run is not supported: run it again with more steps")
+        cfg = spec.config.from_json(init.attrs["config"]).check_continuation(**options)
+        start = resume_start(init)
+        for key, value in spec.resume(init, cfg, start).items():
+            arrays[key] = value if key == "init" else arrays.get(key, value)
         job = spec.prepare(cfg, start=start, **arrays)
     else:
         if spec.infer is not None:  # sizes the arrays imply (sphere: vectors, dim from init), unless given
@@ -46,7 +50,7 @@ def simulate(flow, *, progress=False, join=False, **options):
                       for k, v in given.items())
     ds.attrs["command"] = f"dyn.simulate({flow!r}{', ' if shown else ''}{shown})"
     if join:
-        from dyn.engine.join import join as join_runs
+        from dyn.io.join import join as join_runs
 
         return join_runs(init, ds)
     return ds
