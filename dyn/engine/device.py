@@ -59,8 +59,8 @@ def resolve_device(name):
     if name == "auto":
         return "cuda" if cuda_available() else "cpu"
     if not cuda_installed():
-        raise RunError("device 'cuda' needs numba-cuda: pip install 'dyn[cuda]' (or use --device cpu)")
+        raise RunError("device 'cuda' is not available: it needs numba-cuda: pip install 'dyn[cuda]' (or use --device cpu)")
     if not cuda_available():
-        raise RunError("device 'cuda': no CUDA GPU or driver found (numba.cuda.is_available() is False); "
+        raise RunError("device 'cuda' is not available: no CUDA GPU or driver found (numba.cuda.is_available() is False); "
                        "use --device cpu or auto")
     return "cuda"

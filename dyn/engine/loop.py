@@ -21,6 +21,10 @@ frame; a live replica (``diverged_at[r] < 0``) whose loss is not finite stops at
 in ``diverged_at[r]`` (its records keep NaN from there on). Replicas are independent and each one's
 arithmetic is sequential, so results do not depend on the thread count.
 
+On a GPU (:func:`define_cuda_frame_loop`) the same loop runs as one launch per block of frames, one CUDA
+block a replica; a flow's CUDA module (``cuda.py``, imported only for ``device="cuda"``) writes its step
+with the threads over particles and calls the same scalar helpers as its CPU kernels.
+
 The loop is compiled in the flow's module (``exec`` of this source under the module's file name), so that it
 calls the flow's functions as globals: numba inlines and caches them as if written there. Its cache is
 keyed to every kernel source (:mod:`dyn.engine.jitcache`), this file included.
@@ -65,6 +69,30 @@ def advance_serial(states, consts, inputs, frame_steps, step0, snaps, slot0, div
 '''
 
 
+CUDA_SOURCE = '''
+@_cuda.jit
+def advance_cuda(states, consts, inputs, work, frame_steps, step0, snaps, slot0, diverged_at):
+    """Every live replica through one block of frames: one CUDA block a replica, its threads over particles."""
+    r = _cuda.blockIdx.x
+    if diverged_at[r] >= 0:
+        return
+    shared = _cuda.shared.array(SHARED, _float64)
+    s = 0
+    for f in range(frame_steps.shape[0]):
+        total = 0.0
+        for _ in range(frame_steps[f]):
+            loss = step_cuda(r, states, consts, inputs, work, shared, s)  # the same value in every thread
+            if not _isfinite(loss):
+                if _cuda.threadIdx.x == 0:
+                    diverged_at[r] = step0 + s + 1
+                return
+            total += loss
+            s += 1
+        snapshot_cuda(r, states, snaps, f, total / frame_steps[f])
+        _cuda.syncthreads()
+'''
+
+
 def define_frame_loop(namespace):
     """Add ``advance`` and ``advance_serial`` to a kernels module's ``namespace`` (its ``globals()``)."""
     from math import isfinite
@@ -73,6 +101,20 @@ def define_frame_loop(namespace):
 
     namespace.update(_njit=njit, _prange=prange, _isfinite=isfinite)
     exec(compile(SOURCE, namespace["__file__"], "exec"), namespace)
+
+
+def define_cuda_frame_loop(namespace):
+    """Add ``advance_cuda`` to a flow's CUDA module from its ``step_cuda(r, states, consts, inputs, work,
+    shared, s) -> loss`` (every thread of block ``r`` takes part; the loss is the same in all of them),
+    ``snapshot_cuda(r, states, snaps, f, loss)`` (into the block's record ``f``) and ``SHARED`` (float64s of
+    shared memory a block uses). Records of a launch go to the host once per block of frames."""
+    from math import isfinite
+
+    import numpy as np
+    from numba import cuda
+
+    namespace.update(_cuda=cuda, _float64=np.float64, _isfinite=isfinite)
+    exec(compile(CUDA_SOURCE, namespace["__file__"], "exec"), namespace)
 
 
 def advance(kernels, replicas):

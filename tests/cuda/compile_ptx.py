@@ -1,4 +1,4 @@
-"""Compile kernels that call dyn.engine.counter's helpers to PTX for a real GPU (no GPU needed).
+"""Compile kernels that call dyn.engine.counter's helpers, and the relu flow's kernel, to PTX for a real GPU (no GPU needed).
 
 The simulator runs kernels as Python and so cannot tell whether the helpers type on the CUDA target;
 NVVM can. Run by tests/test_cuda.py in a process without NUMBA_ENABLE_CUDASIM. Exit status 0: every
@@ -36,11 +36,33 @@ def draws(out, words, seed, step):
         words[i] = w0 ^ w1 ^ w2 ^ w3
 
 
+def relu_kernel_ptx():
+    """The relu flow's CUDA frame loop and step, typed as a job launches them (the NamedTuples of arrays)."""
+    import numpy as np
+    from numba import typeof
+
+    from dyn.flows.relu import cuda as gpu
+    from dyn.flows.relu import kernels as k
+
+    R, m, d, M, F, n = 2, 5, 3, 4, 3, 10
+    args = (k.State(np.zeros((R, m)), np.zeros((R, d, m)), np.zeros((R, m))),
+            k.Consts(np.zeros(M), np.zeros((M, d)), np.zeros(M), 0.5),
+            k.Inputs(np.zeros((R, n, d)), np.zeros(4, np.int64), np.zeros(4, np.int64)),
+            k.Work(np.zeros((R, m)), np.zeros((R, m)), np.zeros((R, m)), np.zeros((R, d, m))),
+            np.zeros(F, np.int64), 0,
+            k.Snaps(np.zeros((R, F, m)), np.zeros((R, F, m, d)), np.zeros((R, F, m)), np.zeros((R, F))),
+            0, np.zeros(R, np.int64))
+    ptx, _ = cuda.compile_ptx(gpu.advance_cuda.py_func, tuple(typeof(a) for a in args), cc=CC)
+    return ptx
+
+
 def main():
     try:
         for seed_type in (int64, int32, uint64):
             ptx, _ = cuda.compile_ptx(draws, (float64[:, :], uint64[:], seed_type, int64), cc=CC)
             assert ".entry" in ptx and "mul.lo" in ptx, "no kernel entry or no Philox products in the PTX"
+        ptx = relu_kernel_ptx()
+        assert ".entry" in ptx and "bar.sync" in ptx, "the relu kernel has no entry or no barrier"
     except Exception as err:  # a missing NVVM / NVRTC library is not a failure of the code
         if type(err).__name__ in ("DynamicLibNotFoundError", "NvvmSupportError", "NvrtcSupportError"):
             print(f"NVVM/NVRTC not installed: {type(err).__name__}: {str(err).splitlines()[0]}")
