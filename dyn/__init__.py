@@ -26,6 +26,7 @@ _API = {
     "save": "dyn.io.netcdf",
     "animate": "dyn.render.animate",
     "plot": "dyn.render.plot",
+    "analyze": "dyn.analysis",
     "study": "dyn.study",
     "study_plot": "dyn.study.plot",
     "join": "dyn.io.join",

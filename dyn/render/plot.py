@@ -61,14 +61,37 @@ def flow_panels(ds):
     return None if panels is None else (panels, getattr(module, "PANELS", 2))
 
 
-def plot(ds, path=None, *, replica=0, ax=None, dpi=100):
+def draw_panels(ds, axes, names, one=None):
+    """Draw the named panels (:data:`dyn.render.panels.PANELS`) into ``axes``, one each: loss curves of
+    every replica of ``ds``, the others of the replica ``one`` (default: ``ds``)."""
+    from dyn.render.panels import DRAW
+
+    one = ds if one is None else one
+    for name, ax in zip(names, axes):
+        if name == "loss":
+            plot_losses(ds, ax)
+        elif name == "final":
+            plot_final(one, ax)
+        else:
+            DRAW[name](one, ax, 0)
+
+
+def _grid(n):
+    cols = n if n <= 3 else (2 if n == 4 else 3)
+    return -(-n // cols), cols
+
+
+def plot(ds, path=None, *, replica=0, ax=None, panels=None, dpi=100):
     """Draw the run's panels and return the matplotlib Figure (Jupyter displays it inline).
 
     The flow's own panels (sphere: loss and angles over time; som: QE/TE, U-matrix, map), else loss
-    curves beside the final positions. ``path`` (.png, .svg, .pdf): the figure is also written there,
-    atomically, at ``dpi``; ``fig.savefig`` writes it later. ``replica``: which replica of an ensemble
-    (the figure says which). ``ax``: Axes to draw into instead of a new figure (one or a sequence),
-    to compose with other plots. :func:`dyn.animate` returns an Animation the same way.
+    curves beside the final positions; ``panels``: names (a list or "loss,alignment,w2,lazy") of
+    :data:`dyn.render.panels.PANELS` to draw instead (those of the relu analysis need a relu run).
+    ``path`` (.png, .svg, .pdf): the figure is also written there, atomically, at ``dpi``;
+    ``fig.savefig`` writes it later. ``replica``: which replica of an ensemble the panels show (the
+    figure says which; loss curves show every replica). ``ax``: Axes to draw into instead of a new
+    figure (one or a sequence), to compose with other plots. :func:`dyn.animate` returns an
+    Animation the same way.
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -78,22 +101,38 @@ def plot(ds, path=None, *, replica=0, ax=None, dpi=100):
     if path is not None and Path(path).suffix.lower() not in FORMATS:
         raise UsageError(f"cannot write {path}: plots are {', '.join(FORMATS)}")
     dpi = integer("dpi", dpi, 10)
-    ds, caption = pick_replica(ds, replica)
-    own = flow_panels(ds)
-    n = own[1] if own else 2
+    one, caption = pick_replica(ds, replica)
+    own = names = None
+    if panels is not None:
+        from dyn.render.panels import ANALYSIS, check_panels
+
+        names = check_panels(panels)
+        if any(name in ANALYSIS for name in names):
+            from dyn.analysis.particles import check_relu
+
+            check_relu(ds, "the analysis panels")
+        n = len(names)
+    else:
+        own = flow_panels(ds)
+        n = own[1] if own else 2
     if ax is None:
-        fig = Figure(figsize=(5.5 * n, 5), dpi=dpi)
+        rows, cols = _grid(n) if names else (1, n)
+        fig = Figure(figsize=(5.5 * cols, 5 * rows if rows == 1 else 4.5 * rows), dpi=dpi)
         FigureCanvasAgg(fig)
-        axes = list(np.atleast_1d(fig.subplots(1, n)))
+        axes = list(np.atleast_1d(fig.subplots(rows, cols)).ravel())
+        for extra in axes[n:]:
+            extra.set_visible(False)
     else:
         axes = list(ax) if np.iterable(ax) else [ax]
         fig = axes[0].get_figure()
-    if own:
-        own[0](ds, axes, 0)
+    if names:
+        draw_panels(ds, axes, names, one)
+    elif own:
+        own[0](one, axes, 0)
     else:
         plot_losses(ds, axes[0])
         if len(axes) > 1:
-            plot_final(ds, axes[1])
+            plot_final(one, axes[1])
     if caption is not None:
         if ax is None:
             fig.suptitle(caption, fontsize=10)
