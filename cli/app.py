@@ -71,11 +71,13 @@ def animate(
     output: Annotated[Path, typer.Option("-o", "--output", help="out.gif or out.mp4.")] = None,
     fps: Annotated[int, typer.Option(min=1, help="Frames per second.")] = 30,
     trail: Annotated[Optional[int], typer.Option(min=0, help="Past positions kept in trails (default: the flow's; relu keeps all).")] = None,
-    every: Annotated[int, typer.Option(min=1, help="Keep every K-th snapshot.")] = 1,
+    every: Annotated[Optional[int], typer.Option(min=1, help="Keep every K-th snapshot (default: the flow's; som 2).",
+                                                 show_default=False)] = None,
     dpi: Annotated[int, typer.Option(min=10, help="Dots per inch.")] = 100,
     xlim: Annotated[Optional[tuple[float, float]], typer.Option(help="x axis limits LO HI.")] = None,
     ylim: Annotated[Optional[tuple[float, float]], typer.Option(help="y axis limits LO HI.")] = None,
     style: Annotated[str, typer.Option(help="auto, dyn or seed (the notebook's look).")] = "auto",
+    replica: Annotated[int, typer.Option(min=0, help="Which replica of an ensemble to show (its title says which).")] = 0,
 ):
     """Render a saved run as a GIF or MP4."""
     from dyn.cli.common import check_output, check_writable
@@ -89,8 +91,9 @@ def animate(
     ds = load(run)
     from dyn.render.animate import animate as _animate
 
-    _animate(ds, output, fps=fps, trail="auto" if trail is None else trail, every=every, dpi=dpi, xlim=xlim, ylim=ylim, style=style,
-             progress=True)
+    _animate(ds, output, fps=fps, trail="auto" if trail is None else trail,
+             every="auto" if every is None else every, dpi=dpi, xlim=xlim, ylim=ylim, style=style,
+             replica=replica, progress=True)
     typer.echo(f"wrote {output}")
 
 
@@ -102,8 +105,11 @@ def plot(
         help="Comma-separated panels instead of the flow's default: loss, final, and for relu runs the analysis "
              "alignment, w2, lazy, balancedness, speed, dead (e.g. loss,alignment,w2,lazy).",
         show_default=False)] = None,
+    replica: Annotated[int, typer.Option(min=0, help="Which replica of an ensemble to show.")] = 0,
+    dpi: Annotated[int, typer.Option(min=10, help="Dots per inch of a .png.")] = 100,
 ):
-    """Loss curves (log scale) beside the final positions, or the chosen --panels."""
+    """The run's panels: loss curves (log scale) beside the final positions, the flow's own, or the chosen
+    --panels."""
     from dyn.cli.common import check_output, check_writable
 
     if panels is not None:
@@ -119,7 +125,7 @@ def plot(
     ds = load(run)
     from dyn.render.plot import plot as _plot
 
-    _plot(ds, output, panels=panels)
+    _plot(ds, output, panels=panels, replica=replica, dpi=dpi)
     typer.echo(f"wrote {output}")
 
 

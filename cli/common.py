@@ -71,34 +71,6 @@ def check_writable(*paths):
             raise RunError(f"cannot write {path}: permission denied")
 
 
-def join(before, more, source):
-    """The run ``before`` followed by its continuation ``more``: one file, as the run now stands.
-
-    Snapshots are joined along ``time`` and per-step logs along ``iteration``; what has no time
-    (``diverged_at``, optimiser buffers) and the attrs (status, wall time) are the continuation's;
-    the config is the continuation's with ``frames``/``steps`` counting the whole run.
-    """
-    import json
-
-    import xarray as xr
-
-    logs = [k for k in before.data_vars if "iteration" in before[k].dims]  # per-step logs: their own dim
-    ds = xr.concat([run.drop_dims("iteration", errors="ignore") for run in (before, more)], dim="time",
-                   data_vars="minimal", coords="minimal", compat="override", combine_attrs="override")
-    for name, var in more.data_vars.items():
-        if "time" not in var.dims and "iteration" not in var.dims:
-            ds[name] = var
-    if logs:
-        ds = ds.assign(xr.concat([before[logs], more[logs]], dim="iteration"))
-    config = json.loads(more.attrs["config"])
-    config.update({k: v for k, v in (("frames", int(ds.time[-1])), ("steps", int(ds.step[-1]))) if k in config})
-    ds.attrs = {**before.attrs, **more.attrs, "config": json.dumps(config, sort_keys=True),
-                "continues": f"{source}: {before.attrs.get('status')} at step {int(before.step[-1])}"}
-    if "signal" not in more.attrs:  # the signal that stopped the earlier part does not describe the whole
-        ds.attrs.pop("signal", None)
-    return ds
-
-
 def simulate_and_write(flow, options, *, source, output, gif, quiet):
     """Simulate (or continue ``source``), write the run and its animation; return the exit status.
 
@@ -120,7 +92,7 @@ def simulate_and_write(flow, options, *, source, output, gif, quiet):
         if source is not None:
             before = load(source)
             more = dyn.simulate(flow, init=before, progress=not quiet, **options)
-            ds = join(before, more, source)
+            ds = dyn.join(before, more, source=source)
         else:
             ds = dyn.simulate(flow, progress=not quiet, **options)
     except KeyboardInterrupt:

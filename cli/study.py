@@ -86,10 +86,11 @@ def plot_command(
     store: Store,
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="The figure (.png, .svg, .pdf) [STORE.png].",
                                                   show_default=False)] = None,
+    dpi: Annotated[int, typer.Option(min=10, help="Dots per inch of a .png.")] = 80,
 ):
     """Draw the figure the study's spec asks for."""
     from dyn.study.plot import plot
 
     output = output or Path(store).with_suffix(".png")
-    plot(store, output)
+    plot(store, output, dpi=dpi)
     typer.echo(f"wrote {output}")

@@ -19,6 +19,7 @@ import logging
 import os
 import shutil
 import signal
+import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -333,9 +334,11 @@ class Study:
         from dyn.engine.progress import Progress
 
         cluster, client = None, given
+        hidden = contextlib.ExitStack()
         with dask.config.set({"distributed.scheduler.worker-saturation": 1.0,
                               "distributed.scheduler.allowed-failures": 2}):
             if given is None:
+                hidden.enter_context(main_module_hidden())  # for as long as workers may (re)start
                 cluster = cl.local_cluster(min(workers, len(regions)), dashboard=dashboard)
                 client = Client(cluster)
                 if dashboard:
@@ -378,6 +381,7 @@ class Study:
             del futures
             if given is None:
                 cl.close(client, cluster)
+            hidden.close()
 
     def _cells_done(self):
         _, status, _ = st.open_status(self.target)
@@ -418,6 +422,31 @@ def _sigint_deferred():
         signal.signal(signal.SIGINT, old)
     if hit:
         raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def main_module_hidden():
+    """The caller's ``__main__`` hidden from the worker processes the block starts.
+
+    A LocalCluster spawns its workers, and a spawned process re-imports the parent's main module
+    (``__main__.__file__``, or ``__spec__.name`` under ``python -m``) unless it is a file guarded by
+    ``if __name__ == "__main__":``: a plain script calling ``dyn.study`` would run again in every
+    worker. Workers need nothing from it (their tasks are dyn's own functions), so while the block
+    runs ``__main__`` shows neither a file nor a spec, as when Python reads a script from stdin or
+    runs a Jupyter kernel. Restored afterwards; a no-op outside the main thread.
+    """
+    main = sys.modules.get("__main__")
+    if main is None or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    saved = {k: main.__dict__[k] for k in ("__file__", "__spec__") if k in main.__dict__}
+    main.__dict__.pop("__file__", None)
+    if "__spec__" in saved:
+        main.__spec__ = None
+    try:
+        yield
+    finally:
+        main.__dict__.update(saved)
 
 
 def run(spec, store=None, *, workers=None, scheduler=None, client=None, force=False, retry_failed=False,

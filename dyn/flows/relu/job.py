@@ -176,7 +176,8 @@ def resume(ds, cfg, start):
     last = ds.isel(time=-1)
     if "replica" not in ds.dims:
         last = last.expand_dims("replica")
-    init = {k: last[k].transpose("replica", "neuron", *(("dim",) if k == "w" else ())).values for k in "awb"}
+    # copies: the kernel updates its state in place, and ds is the caller's (dyn.simulate(init=ds) leaves it alone)
+    init = {k: last[k].transpose("replica", "neuron", *(("dim",) if k == "w" else ())).values.copy() for k in "awb"}
     for r in np.flatnonzero(start["diverged_at"] >= 0):  # a diverged replica stays stopped; its NaN state is not checked
         for v in init.values():
             v[r] = 0.0

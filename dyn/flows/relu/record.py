@@ -18,7 +18,8 @@ VARIABLES = {
     "teacher_b": ("bias of each teacher neuron", "1"),
     "position": ("a_k * w_k, the picture's coordinates (the first two of w; (a w, a b) when dim = 1)", "1"),
     "teacher_position": ("a * w of each teacher neuron, as position", "1"),
-    "loss_train": ("mean minibatch loss 1/2 (f - f*)^2 over the steps of the frame (before each update)", "1"),
+    "loss_train": ("mean minibatch loss 1/2 (f - f*)^2 over the steps of the frame (before each update); "
+                   "NaN at time 0, the initial state, which no step has led to", "1"),
     "loss_test": ("population loss 1/2 E(f(x) - f*(x))^2, x ~ N(0, I)", "1"),
     "diverged_at": ("first step whose loss was not finite, -1 if none", "step"),
     "step": ("SGD steps taken", "step"),
