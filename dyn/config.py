@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import typing
 import json
 import math
 import numbers
@@ -15,7 +16,10 @@ import numbers
 from dyn.errors import RunError, UsageError
 
 
-def integer(name, value, minimum=None):
+INT64_MAX = 2**63 - 1  # every count and seed goes into numpy/numba int64 arrays
+
+
+def integer(name, value, minimum=None, maximum=INT64_MAX):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         if isinstance(value, float) and value.is_integer():
             value = int(value)
@@ -24,7 +28,16 @@ def integer(name, value, minimum=None):
     value = int(value)
     if minimum is not None and value < minimum:
         raise UsageError(f"{name} must be >= {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise UsageError(f"{name} must be at most {maximum:,}, got {value:,}")
     return value
+
+
+def check_seeds(seed, replicas):
+    """Replica r runs with seed + r, stored as an int64 coordinate: the last seed must fit."""
+    if seed + replicas - 1 > INT64_MAX:
+        raise UsageError(f"seed + replicas - 1 must be at most {INT64_MAX:,} (replica r runs with seed + r, an "
+                         f"int64), got {seed:,} + {replicas:,} - 1")
 
 
 def real(name, value, positive=False):
@@ -57,13 +70,42 @@ def resolve_record(record, record_every, default):
     if record == "log" and record_every is not None:
         raise UsageError("record_every applies to record='even'; record='log' chooses its own snapshot steps")
     return record
+def option(default, help, *, fixed=False, flags=None, show=None):
+    """A config field that documents itself: the CLI's ``dyn simulate FLOW`` option is generated from it.
+
+    ``help``: one sentence, as ``--help`` shows it; ``show``: the default as ``--help`` shows it (default:
+    the value itself); ``flags``: the option's names when they are not ``--field-name`` (e.g.
+    ``("--toroidal/--flat",)`` for a bool); ``fixed``: a continued run (``init=ds``/``--from``) may not
+    change it.
+    """
+    return dataclasses.field(default=default, metadata={"help": help, "fixed": fixed, "flags": flags, "show": show})
+
+
+def replicas_option():
+    """``replicas``, the same in every flow: replica r is the single run with seed + r."""
+    return option(1, "Independent runs with seeds seed..seed+R-1.", fixed=True)
+
+
+def seed_option(help):
+    """``seed``: what it seeds is the flow's to say."""
+    return option(0, help, fixed=True)
+
+
+def device_option():
+    """``device``, the same in every flow."""
+    return option("auto", "auto, cpu or cuda.")
 
 
 class Config:
-    """Mixin for frozen dataclass configs: construction from keyword arguments, JSON round trip."""
+    """Mixin for frozen dataclass configs: construction from keyword arguments, JSON round trip.
+
+    Fields declared with :func:`option` carry their help, flags and whether a continuation may change them.
+    """
 
     def __post_init__(self):
         self.validate()
+        if isinstance(getattr(self, "seed", None), int) and isinstance(getattr(self, "replicas", None), int):
+            check_seeds(self.seed, self.replicas)
 
     def validate(self):  # pragma: no cover - overridden
         pass
@@ -76,6 +118,30 @@ class Config:
     @classmethod
     def field_names(cls):
         return [f.name for f in dataclasses.fields(cls)]
+
+    @classmethod
+    def options(cls):
+        """(name, type, default, metadata) of every field: what ``dyn simulate FLOW --help`` lists."""
+        hints = typing.get_type_hints(cls)
+        return [(f.name, hints[f.name], f.default, dict(f.metadata)) for f in dataclasses.fields(cls)]
+
+    @classmethod
+    def fixed_fields(cls):
+        """Fields a continued run must keep (declared ``option(..., fixed=True)``)."""
+        return {f.name for f in dataclasses.fields(cls) if f.metadata.get("fixed")}
+
+    def check_continuation(self, **overrides):
+        """This config with ``overrides``, refused (UsageError) where one changes a fixed field. A snapshot
+        spacing given for the continuation replaces the run's (``record_every`` means ``record="even"``)."""
+        if "record" in self.field_names():
+            if overrides.get("record_every") is not None:
+                overrides.setdefault("record", "even")
+            elif overrides.get("record") == "log":
+                overrides["record_every"] = None
+        for key, value in overrides.items():
+            if key in self.fixed_fields() and value != getattr(self, key):
+                raise UsageError(f"cannot change {key} when continuing a run ({getattr(self, key)!r} -> {value!r})")
+        return self.replace(**overrides)
 
     @classmethod
     def from_kwargs(cls, **kwargs):

@@ -5,6 +5,11 @@ import pytest
 # Tests start from an empty numba cache only when CI asks for it; locally the cache makes reruns fast.
 os.environ.setdefault("MPLBACKEND", "Agg")
 
+# tests/cuda run under numba-cuda's simulator, which must be enabled before numba is imported: only in a
+# process started with NUMBA_ENABLE_CUDASIM=1 (tests/test_cuda.py starts one); ignored in the main run
+if os.environ.get("NUMBA_ENABLE_CUDASIM") != "1":
+    collect_ignore_glob = ["cuda/test_*.py"]
+
 
 def one_line_error(err):
     """True when stderr is one ``dyn: error: ...`` line and no traceback."""
@@ -45,7 +50,7 @@ def dask_client():
 
     with dask.config.set({"distributed.scheduler.worker-saturation": 1.0,
                           "distributed.scheduler.allowed-failures": 1}):  # a task that kills 2 workers fails
-        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
+        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0",
                                silence_logs=logging.CRITICAL)
         client = Client(cluster)
     yield client

@@ -216,7 +216,9 @@ def test_plot_shows_convergence_as_the_loss_above_its_minimum_on_log_axes():
 def test_animation_leaves_out_the_snapshots_in_which_nothing_moved():
     ds = dyn.simulate("sphere", steps=600)
     pic = picture_of(ds)
-    half_pixel = 0.5 * 2.16 / 600  # the default 6 inches at 100 dpi span 2.16 plane units
+    from dyn.flows.sphere.picture import AXES_RECT, FIGSIZE
+
+    half_pixel = 0.5 * 2.16 / (100 * AXES_RECT[2] * FIGSIZE[0])  # the axes (5.2 inches at 100 dpi): 2.16 units
     shown = pic.times
     last = ds.sizes["time"] - 1  # snapshot indices: 500 log-spaced snapshots after the initial state
     assert shown[0] == 0 and shown[-1] == last == 500 and 30 < len(shown) < 300

@@ -1,17 +1,17 @@
-"""Jobs of flows counted in optimisation steps (sphere, som, ...): frames of ``record_every`` steps,
-or log-spaced frames.
+"""The engine's jobs: what every run holds (:class:`Job`), and runs counted in optimisation steps.
 
-A run of ``steps`` steps records its initial state and then, with ``record="even"``, a snapshot every
-``record_every`` steps (default ``max(1, steps // 500)``), and always the last step: the frames hold
-``record_every`` steps each, the last one fewer when ``record_every`` does not divide ``steps``. With
-``record="log"`` the snapshots are at ``min(steps, 500)`` distinct steps spaced as evenly as they can
-be on a log scale (every step at first, then further and further apart), the last step among them:
-for runs whose motion is front-loaded, so that the snapshots follow it. A continued run's snapshots
-are spaced from its own first step.
-
-:class:`StepJob` owns what such a job shares with every other: the frame plan, the clocks, the
-preallocated records (replica, time, ...) with the initial state in slot 0, ``diverged_at`` and
+:class:`Job` owns what every flow's job shares: the frame plan, the clocks, the preallocated
+records (replica, time, ...) with the initial state in slot 0, ``diverged_at``, the memory check and
 the Dataset coordinates. A flow subclasses it and writes ``inputs``/``advance``/``finish``.
+
+A step-counted run (:class:`StepJob`: sphere, som, ...) of ``steps`` steps records its initial state
+and then, with ``record="even"``, a snapshot every ``record_every`` steps (default
+``max(1, steps // 500)``), and always the last step: the frames hold ``record_every`` steps each, the
+last one fewer when ``record_every`` does not divide ``steps``. With ``record="log"`` the snapshots
+are at ``min(steps, 500)`` distinct steps spaced as evenly as they can be on a log scale (every step
+at first, then further and further apart), the last step among them: for runs whose motion is
+front-loaded, so that the snapshots follow it. A continued run's snapshots are spaced from its own
+first step.
 """
 
 from __future__ import annotations
@@ -21,11 +21,17 @@ import os
 
 import numpy as np
 
-from dyn.config import RECORDS, resolve_record  # noqa: F401 (the spacing's names and check, for the flows)
 from dyn.errors import RunError, UsageError
 
 MAX_SNAPSHOTS = 500
 MAX_STEPS = 2**62  # the clocks are int64: step0 + steps must stay well inside them
+
+
+def default_record_every(steps):
+    """``max(1, steps // 500)``: about 500 snapshots whatever the length of the run."""
+    return max(1, int(steps) // MAX_SNAPSHOTS)
+
+
 def log_marks(steps, count=MAX_SNAPSHOTS):
     """``min(steps, count)`` distinct steps in 1..steps, log-spaced as far as integers allow, ``steps`` last.
 
@@ -45,11 +51,6 @@ def log_marks(steps, count=MAX_SNAPSHOTS):
             nxt = nxt if nxt > v else v + 1
             v = nxt if nxt <= steps - left + 1 else steps - left + 1
     return marks
-
-
-def default_record_every(steps):
-    """``max(1, steps // 500)``: about 500 snapshots whatever the length of the run."""
-    return max(1, int(steps) // MAX_SNAPSHOTS)
 
 
 def frame_steps(steps, record_every=None, record="even"):
@@ -72,12 +73,36 @@ def snapshot_count(steps, record_every=None, initial=True, record="even"):
     return -(-int(steps) // every) + bool(initial)
 
 
-def free_memory():
-    """Bytes of physical memory free now, or None where the system does not say."""
+def _read_int(path, key=None):
+    """An integer from a /proc or /sys file (the value after ``key`` on its line, in kB for meminfo), or None."""
     try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
+        with open(path) as fh:
+            for line in fh:
+                if key is None:
+                    return int(line.split()[0])
+                if line.startswith(key):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
         return None
+    return None
+
+
+def free_memory():
+    """Bytes of memory a run can take now, or None where the system does not say.
+
+    Linux: ``MemAvailable`` (free memory plus the caches the kernel would give back; plain free memory
+    is often a small part of it), bounded by the cgroup's limit when one is set. Elsewhere: free pages.
+    """
+    avail = _read_int("/proc/meminfo", "MemAvailable:")
+    if avail is None:
+        try:
+            avail = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
+        except (ValueError, OSError, AttributeError):
+            return None
+    limit, used = _read_int("/sys/fs/cgroup/memory.max"), _read_int("/sys/fs/cgroup/memory.current")
+    if limit is not None and used is not None:  # "max" (no limit) reads as None
+        avail = min(avail, max(limit - used, 0))
+    return avail
 
 
 def check_memory(nbytes, what="snapshots"):
@@ -105,30 +130,44 @@ def check_steps(steps, step0=0):
                          f"{int(step0) + int(steps):,}")
 
 
-class StepJob:
-    """The frame plan, clocks and records of a step-counted run.
+class Job:
+    """What the engine owns of every run: the frame plan, the clocks, the NaN-filled records
+    (replica, time, ...) with the initial state in slot 0, ``diverged_at`` and the memory check.
 
-    ``shapes``: record name -> per-snapshot shape (without replica and time); every record starts
-    NaN-filled so that a replica that stops (diverges) leaves NaN after its last snapshot.
+    ``frames``: the number of frames of this run, whose steps :meth:`plan` gives (frames may differ: seed
+    002's schedule); ``shapes``: record name -> per-snapshot shape (without replica and time); ``start``: where a continued run
+    starts (:func:`resume_start`), None for a new run; ``extra_bytes``: {what: bytes} of the flow's other arrays (state,
+    data, per-step records), checked with the snapshots against the free memory before anything is allocated.
+
+    A flow's job subclasses it and writes ``plan()``, ``inputs(lo, hi)``, ``advance(lo, hi, inputs)`` and
+    ``finish(frames_done, status)`` (see :mod:`dyn.engine.runner`).
     """
 
-    def __init__(self, steps, record_every, replicas, shapes, *, step0=0, frame0=0, diverged_at=None,
-                 extra_bytes=None, record="even"):
-        """``extra_bytes``: {what: bytes} of the flow's other arrays (state, data, per-step records), checked
-        with the snapshots against the free memory before anything is allocated. ``record``: "even" (every
-        ``record_every`` steps) or "log" (log-spaced snapshot steps)."""
-        check_steps(steps, step0)
-        self.replicas, self.frame0 = int(replicas), int(frame0)
-        self.initial = self.frame0 == 0  # a new run records its initial state as time 0
-        T = snapshot_count(steps, record_every, self.initial, record)
-        check_memory({"snapshots": 8 * self.replicas * T * sum(math.prod(s) for s in shapes.values()),
+    copies = 1  # a flow whose Dataset copies its records while it is assembled counts them more than once
+
+    def __init__(self, frames, replicas, shapes, *, start=None, extra_bytes=None):
+        start = start or {}
+        self.replicas, self.frame0, self.frames = int(replicas), int(start.get("frame", 0)), int(frames)
+        self.initial = "frame" not in start  # a new run records its initial state as time 0
+        T = self.frames + self.initial
+        check_memory({"snapshots": 8 * self.copies * self.replicas * T * sum(math.prod(s) for s in shapes.values()),
                       **(extra_bytes or {})})
-        self.frame_steps = frame_steps(steps, record_every, record)
-        self.frames = len(self.frame_steps)
+        frame_steps, clocks = self.plan()
+        self.frame_steps = np.ascontiguousarray(frame_steps, dtype=np.int64)
+        check_steps(int(self.frame_steps.sum()), start.get("step", 0))
         self.rec = {k: np.full((self.replicas, T) + tuple(s), np.nan) for k, s in shapes.items()}
-        self.steps = int(step0) + np.concatenate([[0], np.cumsum(self.frame_steps)])
-        self.diverged_at = np.full(self.replicas, -1, np.int64) if diverged_at is None \
-            else np.asarray(diverged_at, np.int64).copy()
+        self.steps = int(start.get("step", 0)) + np.concatenate([[0], np.cumsum(self.frame_steps)])
+        self.more_clocks = {k: int(start.get(k, 0)) + np.concatenate([[0], np.cumsum(np.asarray(v, np.int64))])
+                            for k, v in clocks.items()}
+        given = start.get("diverged_at")
+        self.diverged_at = np.full(self.replicas, -1, np.int64) if given is None \
+            else np.asarray(given, np.int64).copy()
+
+    def plan(self):
+        """``(frame_steps, clocks)`` of this run's ``frames`` frames from global frame ``frame0`` on: the steps
+        in each frame, and {clock: increments per frame} of the clocks other than ``step`` (e.g.
+        ``samples_seen``). Called once the records are known to fit in memory."""
+        raise NotImplementedError
 
     def step_at(self, frames_done):
         """The global step count after ``frames_done`` local frames."""
@@ -148,13 +187,37 @@ class StepJob:
         return {k: v[:, :T] for k, v in self.rec.items()}
 
     def clocks(self, frames_done):
-        """``time`` and ``step`` coordinates of the recorded snapshots."""
+        """``time``, ``step`` and the other clocks of the recorded snapshots."""
         first = 0 if self.initial else 1
-        return {"time": np.arange(self.frame0 + first, self.frame0 + frames_done + 1),
-                "step": self.steps[first:frames_done + 1]}
+        out = {"time": np.arange(self.frame0 + first, self.frame0 + frames_done + 1),
+               "step": self.steps[first:frames_done + 1]}
+        out.update({k: v[first:frames_done + 1] for k, v in self.more_clocks.items()})
+        return out
+
+
+class StepJob(Job):
+    """A job counted in optimisation steps: ``steps`` steps, a snapshot every ``record_every`` and the last
+    (``record="even"``), or at log-spaced steps (``record="log"``)."""
+
+    def __init__(self, steps, record_every, replicas, shapes, *, step0=0, frame0=0, diverged_at=None,
+                 extra_bytes=None, start=None, record="even"):
+        if start is None and (step0 or frame0 or diverged_at is not None):
+            start = {"frame": frame0, "step": step0, "diverged_at": diverged_at}
+        check_steps(steps, (start or {}).get("step", 0))
+        self._steps, self._every, self._record = int(steps), record_every, record
+        super().__init__(snapshot_count(steps, record_every, initial=False, record=record), replicas, shapes,
+                         start=start, extra_bytes=extra_bytes)
+
+    def plan(self):
+        return frame_steps(self._steps, self._every, self._record), {}
 
 
 def resume_start(ds):
-    """The ``start`` of a run continuing the step-counted run ``ds`` from its last snapshot."""
+    """The ``start`` of a run continuing ``ds`` from its last snapshot: its frame, every clock on ``time``
+    (``step``, ``samples_seen``...) and ``diverged_at``."""
     diverged = np.atleast_1d(ds["diverged_at"].values).astype(np.int64)
-    return {"frame": int(ds.time[-1]), "step": int(ds.step[-1]), "diverged_at": diverged}
+    start = {"frame": int(ds.time[-1]), "diverged_at": diverged}
+    for name, coord in ds.coords.items():
+        if coord.dims == ("time",) and name != "time":
+            start[name] = int(coord[-1])
+    return start

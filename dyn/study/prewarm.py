@@ -21,7 +21,7 @@ class Prewarm(WorkerPlugin):
         self.task = task
 
     def setup(self, worker):
-        from dyn.engine.api import simulate
+        from dyn.api import simulate
 
         folder = Path(os.environ.get("NUMBA_CACHE_DIR") or tempfile.gettempdir())
         folder.mkdir(parents=True, exist_ok=True)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from dyn.config import Config, choice, integer, real
+from dyn.config import Config, choice, device_option, integer, option, real, replicas_option, seed_option
 from dyn.errors import RunError, UsageError
 
 SCHEDULES = ("seed", "constant")
 SCALINGS = ("seed", "mean-field")
-RNGS = ("default", "notebook")
+RNGS = ("default", "notebook", "counter")
 TEST_LOSSES = ("auto", "exact", "monte-carlo", "none")
 DEVICES = ("auto", "cpu", "cuda")
 EXACT_AUTO_LIMIT = 100_000  # test_loss="auto" is exact while (m + M)**2 <= this
@@ -30,23 +30,25 @@ class ReluConfig(Config):
 
     flow = "relu"
 
-    width: int = 20
-    radius: float = 0.05
-    dim: int = 2
-    teacher_width: int = 4
-    lr: float = 0.5
-    batch: int = 20
-    frames: int = 500
-    steps_per_frame: int = 20
-    schedule: str = "seed"
-    scaling: str = "seed"
-    train_size: int | None = None
-    replicas: int = 1
-    seed: int = 0
-    teacher_seed: int = 0
-    rng: str = "default"
-    test_loss: str = "auto"
-    device: str = "auto"
+    width: int = option(20, "Student neurons m.", fixed=True)
+    radius: float = option(0.05, "Initial norm of (w, b).")
+    dim: int = option(2, "Input dimension d.", fixed=True)
+    teacher_width: int = option(4, "Teacher neurons M.", fixed=True)
+    lr: float = option(0.5, "Learning rate.")
+    batch: int = option(20, "Minibatch size.", fixed=True)
+    frames: int = option(500, "Frames (snapshots after the initial one).")
+    steps_per_frame: int = option(20, "Steps a frame, constant schedule or GD.")
+    schedule: str = option("seed", "seed (frame i: 100 int(log(10+10i)) fresh samples) or constant.", fixed=True)
+    scaling: str = option("seed", "seed (plain gradient) or mean-field (gradient x m).")
+    train_size: int | None = option(None, "Full-batch GD on a fixed training set of this size.", fixed=True,
+                                    show="none: fresh samples")
+    replicas: int = replicas_option()
+    seed: int = seed_option("Seed of the student and the data.")
+    teacher_seed: int = option(0, "Seed of the teacher.", fixed=True)
+    rng: str = option("default", "default, notebook (seed 002 draw for draw; use --seed 18), or counter "
+                      "(Philox4x32-10 keyed by seed, step and sample: the same inputs on every device).", fixed=True)
+    test_loss: str = option("auto", "auto, exact, monte-carlo or none.")
+    device: str = device_option()
 
     def validate(self):
         self._set(
@@ -69,8 +71,6 @@ class ReluConfig(Config):
         choice("rng", self.rng, RNGS)
         choice("test_loss", self.test_loss, TEST_LOSSES)
         choice("device", self.device, DEVICES)
-        if self.device == "cuda":
-            raise RunError("device 'cuda' is not available yet: the CUDA backend is a later release; use --device cpu")
         if self.rng == "notebook":
             self._check_notebook()
 
@@ -79,7 +79,9 @@ class ReluConfig(Config):
             raise UsageError("rng 'notebook' draws everything from one RandomState: replicas must be 1")
         if self.schedule != "seed" or self.train_size is not None:
             raise UsageError("rng 'notebook' reproduces the seed's schedule: use schedule 'seed' and no train_size")
-        for n in sorted({seed_frame_samples(i) for i in range(self.frames)}):
+        # frame i draws 100 int(log(10 + 10 i)) samples: every multiple of 100 from frame 0's to the last frame's
+        # (log(10 + 10 i) grows by less than 1 a frame), so check those, not every frame
+        for n in range(seed_frame_samples(0), seed_frame_samples(self.frames - 1) + 1, 100):
             parts = n // self.batch
             if parts == 0 or n % parts:
                 raise UsageError(

@@ -30,13 +30,33 @@ class FreshSamples:
         return x
 
 
+class CounterSamples:
+    """x ~ N(0, I_d) from the counter-based generator (:mod:`dyn.engine.counter`): sample j of global step t of
+    replica r is ``normals(seed + r, DATA, 0, t, j, d)``, a pure function of its name, so that any device, any
+    block size and a continued run draw the same numbers."""
+
+    def __init__(self, cfg):
+        self.cfg = cfg
+
+    def block(self, frames, plan):
+        from dyn.engine.counter import normals
+        from dyn.flows.relu.job import frame_clocks
+
+        cfg = self.cfg
+        first = int(frame_clocks(cfg, range(frames.start))[0].sum()) if frames.start else 0
+        step = np.repeat(first + np.arange(len(plan.sizes)), plan.sizes)
+        sample = np.arange(plan.fresh) - np.repeat(plan.starts, plan.sizes)
+        return np.stack([normals(cfg.seed + r, DATA, 0, step, sample, cfg.dim) for r in range(cfg.replicas)])
+
+
 class GivenSamples:
     """The user's samples, consumed in order (batch after batch, frame after frame)."""
 
     def __init__(self, x, needed):
         if x.shape[1] < needed:
-            raise UsageError(f"inputs hold {x.shape[1]} samples but the run consumes {needed}: "
-                             f"give more samples or fewer frames")
+            raise UsageError(f"inputs hold {x.shape[1]:,} rows but the run consumes {needed:,}, one per sample, "
+                             f"batch after batch (seed schedule: frame i takes 100 int(log(10 + 10 i)); "
+                             f"constant: steps_per_frame x batch): give {needed:,} rows or fewer frames")
         self.x, self.pos = x, 0
 
     def block(self, frames, plan):
@@ -53,7 +73,8 @@ class TrainingSet:
             x = np.stack([stream(cfg.seed + r, TRAIN).standard_normal((cfg.train_size, cfg.dim))
                           for r in range(cfg.replicas)])
         elif x.shape[1] != cfg.train_size:
-            raise UsageError(f"inputs hold {x.shape[1]} samples but train_size is {cfg.train_size}")
+            raise UsageError(f"inputs hold {x.shape[1]:,} rows but train_size is {cfg.train_size:,}: full-batch "
+                             "descent uses exactly train_size rows at every step")
         self.x = x
 
     def block(self, frames, plan):

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 
-from dyn.engine.steps import check_memory
+from dyn.engine import loop
+from dyn.engine.device import resolve_device
+from dyn.engine.steps import Job, check_memory
 from dyn.errors import UsageError
 from dyn.flows.relu import kernels
 from dyn.flows.relu.config import ReluConfig, seed_frame_samples
-from dyn.flows.relu.inputs import FreshSamples, GivenSamples, NotebookDraws, TrainingSet
+from dyn.flows.relu.inputs import CounterSamples, FreshSamples, GivenSamples, NotebookDraws, TrainingSet
 from dyn.flows.relu.record import to_dataset
 from dyn.flows.relu.schedule import plan
 from dyn.flows.relu.state import Neurons, as_neurons, draw_students, draw_teacher
@@ -32,33 +32,43 @@ def frame_clocks(cfg, frames):
     return -(-n // cfg.batch), n
 
 
-def _check_memory(cfg, times):
-    check_memory(8 * cfg.replicas * times * cfg.width * (2 * cfg.dim + 4))
+def check_size(cfg, times):
+    """Refuse a run too big for memory before anything is drawn (the draws loop over replicas): the
+    snapshots (held twice, as :class:`ReluJob` counts them) alone, then with the drawn states and data."""
+    R, m, d = cfg.replicas, cfg.width, cfg.dim
+    snapshots = 8 * ReluJob.copies * R * times * (m * (d + 2) + 1)
+    check_memory(snapshots, "snapshots")
+    check_memory({"snapshots": snapshots, "students as drawn": 8 * 3 * R * m * (d + 2),
+                  "teacher": 8 * 3 * cfg.teacher_width * (d + 2), "training set": 8 * R * (cfg.train_size or 0) * d})
 
 
-class ReluJob:
-    def __init__(self, cfg, student, teacher, source, *, frame0=0, step0=0, samples0=0, diverged_at=None):
+class ReluJob(Job):
+    """Student, teacher and input source of a relu run; the engine's :class:`Job` holds its records and clocks."""
+
+    copies = 2  # the Dataset holds positions and the test loss beside a copy of the records
+
+    def __init__(self, cfg, student, teacher, source, *, start=None):
         R, m, d = cfg.replicas, cfg.width, cfg.dim
-        self.cfg, self.replicas, self.frames, self.frame0 = cfg, R, cfg.frames, frame0
-        self.teacher, self.source = teacher, source
-        self.initial = frame0 == 0  # a new run records its initial state as time 0
-        T = cfg.frames + self.initial
-        _check_memory(cfg, T)
+        self.cfg, self.teacher, self.source = cfg, teacher, source
+        shapes = {"a": (m,), "w": (m, d), "b": (m,), "loss_train": ()}
+        super().__init__(cfg.frames, R, shapes, start=start)
         self.a = np.ascontiguousarray(student.a, dtype=np.float64)
         self.wt = np.ascontiguousarray(np.swapaxes(student.w, 1, 2), dtype=np.float64)
         self.b = np.ascontiguousarray(student.b, dtype=np.float64)
-        self.rec = {"a": np.full((R, T, m), np.nan), "w": np.full((R, T, m, d), np.nan),
-                    "b": np.full((R, T, m), np.nan), "loss_train": np.full((R, T), np.nan)}
         if self.initial:
             self.rec["a"][:, 0], self.rec["w"][:, 0], self.rec["b"][:, 0] = student
-        steps, samples = frame_clocks(cfg, range(frame0, frame0 + cfg.frames))
-        self.steps = step0 + np.concatenate([[0], np.cumsum(steps)])  # global step after local frame f - 1
-        self.samples = samples0 + np.concatenate([[0], np.cumsum(samples)])
-        self.diverged_at = np.full(R, -1, np.int64) if diverged_at is None else diverged_at.copy()
         self.scale = float(cfg.width if cfg.scaling == "mean-field" else 1.0)
+        self.device = resolve_device(cfg.device)
+        self.gpu = GpuRun(self) if self.device == "cuda" else None
+        self.measures = True
 
-    def step_at(self, frames_done):
-        return int(self.steps[frames_done])
+    def skip_measures(self):
+        """Finish without the test loss (the run was interrupted while it was computed)."""
+        self.measures = False
+
+    def plan(self):
+        steps, samples = frame_clocks(self.cfg, range(self.frame0, self.frame0 + self.frames))
+        return steps, {"samples_seen": samples}
 
     def inputs(self, lo, hi):
         """The plan and samples of local frames lo:hi (drawn here, outside the kernel)."""
@@ -68,19 +78,59 @@ class ReluJob:
 
     def advance(self, lo, hi, inputs):
         p, x = inputs
+        if self.gpu is not None:
+            return self.gpu.advance(lo, hi, p, x)
+        t, rec = self.teacher, self.rec
+        loop.advance(kernels, self.replicas)(
+            kernels.State(self.a, self.wt, self.b), self.consts(), kernels.Inputs(x, p.starts, p.sizes),
+            p.frame_steps, self.step_at(lo), kernels.Snaps(rec["a"], rec["w"], rec["b"], rec["loss_train"]),
+            self.slot(lo), self.diverged_at)
+
+    def consts(self):
         t = self.teacher
-        kernel = kernels.advance if self.replicas > 1 else kernels.advance_serial
-        kernel(self.a, self.wt, self.b, t.a, t.w, t.b, x, p.starts, p.sizes, p.frame_steps,
-                        self.cfg.lr, self.scale, self.step_at(lo), self.rec["a"], self.rec["w"], self.rec["b"],
-                        self.rec["loss_train"], lo + self.initial, self.diverged_at)
+        return kernels.Consts(t.a, t.w, t.b, self.cfg.lr * self.scale)
 
     def finish(self, frames_done, status):
-        T = frames_done + self.initial
-        rec = {k: v[:, :T] for k, v in self.rec.items()}
-        first = 0 if self.initial else 1
-        clocks = {"time": np.arange(self.frame0 + first, self.frame0 + frames_done + 1),
-                  "step": self.steps[first:frames_done + 1], "samples_seen": self.samples[first:frames_done + 1]}
-        return to_dataset(self.cfg, rec, self.teacher, clocks, self.diverged_at, status)
+        ds = to_dataset(self.cfg, self.records(frames_done), self.teacher, self.clocks(frames_done),
+                        self.diverged_at, status, skip_test_loss=not self.measures)
+        ds.attrs["device"] = self.device
+        return ds
+
+
+class GpuRun:
+    """The state of a relu job on the GPU: one launch per block of frames, records copied back per block."""
+
+    def __init__(self, job):
+        from numba import cuda
+
+        from dyn.flows.relu import cuda as gpu
+
+        cfg = job.cfg
+        self.job, self.cuda, self.gpu = job, cuda, gpu
+        self.state = kernels.State(cuda.to_device(job.a), cuda.to_device(job.wt), cuda.to_device(job.b))
+        c = job.consts()
+        self.consts = kernels.Consts(cuda.to_device(c.ta), cuda.to_device(c.tw), cuda.to_device(c.tb), c.lr)
+        self.work = gpu.work_arrays(cfg.replicas, cfg.width, cfg.dim)
+        self.threads = gpu.threads_for(cfg.width)
+
+    def advance(self, lo, hi, p, x):
+        job, cuda = self.job, self.cuda
+        cfg, F = job.cfg, hi - lo
+        snaps = self.gpu.block_snaps(cfg.replicas, F, cfg.width, cfg.dim)
+        diverged = cuda.to_device(job.diverged_at)
+        inputs = kernels.Inputs(cuda.to_device(x), cuda.to_device(p.starts), cuda.to_device(p.sizes))
+        self.gpu.advance_cuda[cfg.replicas, self.threads](self.state, self.consts, inputs, self.work,
+                                                         cuda.to_device(p.frame_steps), job.step_at(lo), snaps, 0,
+                                                         diverged)
+        slot, done = job.slot(lo), diverged.copy_to_host()
+        ends = job.steps[lo + 1:hi + 1]  # a replica that stopped at step N recorded the frames that ended before N
+        keep = [0 if job.diverged_at[r] >= 0 else F if done[r] < 0 else int(np.searchsorted(ends, done[r]))
+                for r in range(cfg.replicas)]
+        for name, rec in zip(("a", "w", "b", "loss_train"), snaps):
+            block = rec.copy_to_host()
+            for r, k in enumerate(keep):
+                job.rec[name][r, slot:slot + k] = block[r, :k]
+        job.diverged_at[:] = done
 
 
 def _inputs_array(inputs, cfg):
@@ -98,6 +148,7 @@ def _inputs_array(inputs, cfg):
 def prepare(cfg, *, init=None, teacher=None, inputs=None, start=None):
     """The job of config ``cfg``; ``start`` continues a run (see :func:`resume`)."""
     frame0 = start["frame"] if start else 0
+    check_size(cfg, cfg.frames + (start is None))
     notebook = NotebookDraws(cfg, frame0) if cfg.rng == "notebook" else None
     if teacher is not None:
         teacher = as_neurons(teacher, cfg.teacher_width, cfg.dim, "teacher")
@@ -116,35 +167,18 @@ def prepare(cfg, *, init=None, teacher=None, inputs=None, start=None):
     elif cfg.train_size is not None:
         source = TrainingSet(cfg)
     else:
-        source = notebook or FreshSamples(cfg)
-    if start:
-        return ReluJob(cfg, student, teacher, source, frame0=frame0, step0=start["step"],
-                       samples0=start["samples_seen"], diverged_at=start["diverged_at"])
-    return ReluJob(cfg, student, teacher, source)
+        source = notebook or (CounterSamples(cfg) if cfg.rng == "counter" else FreshSamples(cfg))
+    return ReluJob(cfg, student, teacher, source, start=start)
 
 
-def resume(ds, **overrides):
-    """Config and start of the run that continues ``ds`` (its next ``frames`` frames)."""
-    cfg = ReluConfig.from_json(ds.attrs["config"])
-    fixed = {"width", "dim", "teacher_width", "replicas", "seed", "teacher_seed", "rng", "schedule",
-             "train_size", "batch"}
-    for key, value in overrides.items():
-        if key in fixed and value != getattr(cfg, key):
-            raise UsageError(f"cannot change {key} when continuing a run ({getattr(cfg, key)!r} -> {value!r})")
-    cfg = cfg.replace(**overrides)
+def resume(ds, cfg, start):
+    """What continuing ``ds`` means: its last snapshot's neurons, and its teacher."""
     last = ds.isel(time=-1)
     if "replica" not in ds.dims:
         last = last.expand_dims("replica")
-    init = {k: last[k].transpose("replica", "neuron", *(("dim",) if k == "w" else ())).values for k in "awb"}
-    teacher = {k: ds["teacher_" + k].values for k in "awb"}
-    diverged = np.atleast_1d(ds["diverged_at"].values).astype(np.int64)
-    for r in np.flatnonzero(diverged >= 0):  # a diverged replica stays stopped; its NaN state is not checked
+    # copies: the kernel updates its state in place, and ds is the caller's (dyn.simulate(init=ds) leaves it alone)
+    init = {k: last[k].transpose("replica", "neuron", *(("dim",) if k == "w" else ())).values.copy() for k in "awb"}
+    for r in np.flatnonzero(start["diverged_at"] >= 0):  # a diverged replica stays stopped; its NaN state is not checked
         for v in init.values():
             v[r] = 0.0
-    start = {"frame": int(ds.time[-1]), "step": int(ds.step[-1]), "samples_seen": int(ds.samples_seen[-1]),
-             "diverged_at": diverged}
-    return cfg, init, teacher, start
-
-
-def config_of(ds):
-    return json.loads(ds.attrs["config"])
+    return {"init": init, "teacher": {k: ds["teacher_" + k].values for k in "awb"}}

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dyn.config import Config, choice, integer, real, resolve_record
+from dyn.config import (Config, choice, device_option, integer, option, real, replicas_option, resolve_record,
+                        seed_option)
 from dyn.errors import RunError, UsageError
 
 RULES = ("online", "topographic", "batch", "heskes")
@@ -46,6 +47,11 @@ DEFAULT_N = 2000
 DEFAULT_DIM = {"uniform": 2, "ring": 2, "blobs": 2, "sphere": 3}
 
 
+def both(key):
+    """The default by rule, as ``--help`` shows it: T for topographic (the forum's), M for MiniSom's rules."""
+    return f"T: {FORUM[key]}; M: {MINISOM[key]}"
+
+
 @dataclass(frozen=True)
 class SomConfig(Config):
     """A self-organising map of ``rows`` x ``cols`` units with weights in R^dim, trained by ``rule``.
@@ -62,34 +68,51 @@ class SomConfig(Config):
 
     flow = "som"
 
-    rule: str = "online"
-    rows: int | None = None
-    cols: int | None = None
-    topology: str = "rectangular"
-    toroidal: bool = False
-    data: str | None = None
-    n: int | None = None
-    dim: int | None = None
-    steps: int | None = None
-    record_every: int | None = None
-    record: str | None = None
-    sigma: float | None = None
-    lr: float | None = None
-    lr_decay: str | None = None
-    sigma_decay: str | None = None
-    neighbourhood: str = "gaussian"
-    momentum: float | None = None
-    batch: int | None = None
-    normalize: bool | None = None
-    project: bool = False
-    weights_init: str | None = None
-    shuffle: bool = False
-    measures: tuple | str | None = None
-    measure_every: int | None = None
-    replicas: int = 1
-    seed: int = 0
-    data_seed: int = 0
-    device: str = "auto"
+    rule: str = option("online", "online (MiniSom's Kohonen), batch (train_batch_offline), heskes, or topographic "
+                       "(the forum's layer, SGD + momentum).", fixed=True)
+    rows: int | None = option(None, "Grid rows.", fixed=True, show=both('rows'))
+    cols: int | None = option(None, "Grid columns.", fixed=True, show=both('cols'))
+    topology: str = option("rectangular", "rectangular or hexagonal.", fixed=True)
+    toroidal: bool = option(False, "Wrap the grid into a torus.", flags=("--toroidal/--flat",), fixed=True, show="no")
+    data: str | None = option(None, "uniform, ring, blobs, sphere, digits, or a .npy/.csv file.", fixed=True,
+                              show=both('data'))
+    n: int | None = option(None, "Points of a generated data set.", fixed=True, show=str(DEFAULT_N))
+    dim: int | None = option(None, "Dimension D.", fixed=True, show="sphere with T: 128; sphere: 3; others 2; files: theirs")
+    steps: int | None = option(None, "Samples (online, heskes), batches (topographic) or epochs (batch).",
+                               show=f"T: {FORUM['steps']}; online, heskes: {DEFAULT_STEPS['online']}; "
+                                    f"batch: {DEFAULT_STEPS['batch']}")
+    record_every: int | None = option(None, "Steps between snapshots, with record even.",
+                                      show="max(1, steps // 500)")
+    record: str | None = option(None, "Snapshot steps: log (log-spaced: every step at first, then further apart) or "
+                                "even (every record_every steps).",
+                                show="online, heskes: log; T, batch: even; even with --record-every")
+    sigma: float | None = option(None, "Neighbourhood width.", show=both('sigma'))
+    lr: float | None = option(None, "Learning rate.", show=both('lr'))
+    lr_decay: str | None = option(None, "constant, asymptotic_decay, inverse_decay_to_zero, linear_decay_to_zero.",
+                                  show=both('lr_decay'))
+    sigma_decay: str | None = option(None, "constant, asymptotic_decay, inverse_decay_to_one, linear_decay_to_one.",
+                                     show=both('sigma_decay'))
+    neighbourhood: str = option("gaussian", "gaussian, mexican_hat, bubble or triangle.",
+                                show="gaussian; with T: the forum's exp(-d^2/(2 sigma^2 + 1e-5))")
+    momentum: float | None = option(None, "SGD momentum, topographic only.", show=f"T: {FORUM['momentum']}")
+    batch: int | None = option(None, "Batch size, topographic only.", show=f"T: {FORUM['batch']}")
+    normalize: bool | None = option(None, "Loss on L2-normalised copies, topographic only.",
+                                    flags=("--normalize/--no-normalize",), show="T: yes")
+    project: bool = option(False, "Renormalise the weights after each step, topographic only.",
+                           flags=("--project/--no-project",), show="no")
+    weights_init: str | None = option(None, "uniform (MiniSom's), normal (N(0, 1/D)) or sample.", fixed=True,
+                                      show=both('weights_init'))
+    shuffle: bool = option(False, "Reshuffle the data each epoch.", flags=("--shuffle/--in-order",),
+                           show="no: in order, cycling")
+    measures: str | None = option(None, "Measures besides QE, TE and the rule's objective: topographic_loss, "
+                                  "heskes_energy (loss, energy), or all; comma-separated (a list in Python).",
+                                  show="none")
+    measure_every: int | None = option(None, "Snapshots between measured ones; the last is always measured.",
+                                       show="1 up to 50 frames, then about 50 measured")
+    replicas: int = replicas_option()
+    seed: int = seed_option("Seed of the initial weights and the sample order.")
+    data_seed: int = option(0, "Seed of a generated data set.", fixed=True)
+    device: str = device_option()
 
     def validate(self):
         choice("rule", self.rule, RULES)
@@ -136,7 +159,7 @@ class SomConfig(Config):
         choice("weights_init", self.weights_init, WEIGHTS_INITS)
         choice("device", self.device, DEVICES)
         if self.device == "cuda":
-            raise RunError("device 'cuda' is not available yet: the CUDA backend is a later release; use --device cpu")
+            raise RunError("device 'cuda' is not available yet for the som flow (no CUDA kernels; relu has them): use --device cpu or auto")
         if self.toroidal and self.topology == "hexagonal" and self.cols % 2:
             raise UsageError("a toroidal hexagonal map needs an even number of cols (the row offsets alternate)")
         if not isinstance(self.data, str) or not self.data:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dyn.config import Config, choice, integer, real, resolve_record
+from dyn.config import (Config, choice, device_option, integer, option, real, replicas_option, resolve_record,
+                        seed_option)
 from dyn.errors import RunError, UsageError
 
 OBJECTIVES = ("angular", "riesz", "mhe")
@@ -40,28 +41,34 @@ class SphereConfig(Config):
 
     flow = "sphere"
 
-    objective: str | None = None
-    operator: str | None = None
-    k: float = 1.0
-    s: float = 1.0
-    vectors: int | None = None
-    dim: int | None = None
-    samples: int | None = None
-    update: str | None = None
-    project: str | None = None
-    retraction: str = "normalize"
-    momentum: float = 0.0
-    gradient: str | None = None
-    accumulate: bool | None = None
-    lr: float | None = None
-    steps: int | None = None
-    record_every: int | None = None
-    record: str | None = None
-    draw: str | None = None
-    as_seed: bool = False
-    replicas: int = 1
-    seed: int = 0
-    device: str = "auto"
+    objective: str | None = option(None, "angular, riesz or mhe.", fixed=True, show=f"{DEFAULTS['objective']}; as seed {SEED_SETUP['objective']}")
+    operator: str | None = option(None, "cosine, linear or sigmoid: g(theta) of the angular objective.", show="cosine")
+    k: float = option(1.0, "Steepness of the sigmoid operator.")
+    s: float = option(1.0, "Riesz/MHE exponent s >= 0 (0: logarithmic, 1: Thomson).")
+    vectors: int | None = option(None, "Vectors M.", fixed=True, show=f"{DEFAULTS['vectors']}; as seed {SEED_SETUP['vectors']}")
+    dim: int | None = option(None, "Dimension d of the ambient space.", fixed=True, show=f"{DEFAULTS['dim']}; as seed {SEED_SETUP['dim']}")
+    samples: int | None = option(None, "Data points N of the angular objective.", fixed=True, show="5")
+    update: str | None = option(None, "projected or riemannian.", show=f"{DEFAULTS['update']}; as seed {SEED_SETUP['update']}")
+    project: str | None = option(None, "Projected: normalise after the step, or before it (the seed).",
+                                 show=f"{DEFAULTS['project']}; as seed {SEED_SETUP['project']}")
+    retraction: str = option("normalize", "Riemannian: normalize or exponential (exact geodesic).")
+    momentum: float = option(0.0, "Momentum in [0, 1).")
+    gradient: str | None = option(None, "exact, or seed (the seed's backward as written).", show=f"{DEFAULTS['gradient']}; as seed {SEED_SETUP['gradient']}")
+    accumulate: bool | None = option(None, "Apply the sum of all gradients so far (the seed).",
+                                     flags=("--accumulate/--no-accumulate",), show=f"{DEFAULTS['accumulate']}; as seed {SEED_SETUP['accumulate']}")
+    lr: float | None = option(None, "Learning rate.", show=f"{DEFAULTS['lr']}; as seed {SEED_SETUP['lr']}")
+    steps: int | None = option(None, "Optimisation steps.", show=f"{DEFAULTS['steps']}; as seed {SEED_SETUP['steps']}")
+    record_every: int | None = option(None, "Steps between snapshots, with record even.",
+                                      show="max(1, steps // 500)")
+    record: str | None = option(None, "Snapshot steps: log (log-spaced: every step at first, then further apart) or "
+                                "even (every record_every steps).", show="log; even with --record-every")
+    draw: str | None = option(None, "Initial vectors and data: sphere (uniform) or cube (U[0,1)^d).", fixed=True,
+                              show=f"{DEFAULTS['draw']}; as seed {SEED_SETUP['draw']}")
+    as_seed: bool = option(False, "Seed 000's whole run, quirks and all; other options override it.",
+                           flags=("--as-seed",), fixed=True)
+    replicas: int = replicas_option()
+    seed: int = seed_option("Seed of the vectors and the data.")
+    device: str = device_option()
 
     def validate(self):
         if not isinstance(self.as_seed, bool):
@@ -102,4 +109,4 @@ class SphereConfig(Config):
         if self.objective != "angular" and self.vectors < 2:
             raise UsageError(f"the {self.objective} energy needs at least 2 vectors, got {self.vectors}")
         if self.device == "cuda":
-            raise RunError("device 'cuda' is not available yet: the CUDA backend is a later release; use --device cpu")
+            raise RunError("device 'cuda' is not available yet for the sphere flow (no CUDA kernels; relu has them): use --device cpu or auto")

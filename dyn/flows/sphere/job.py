@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from dyn.engine.steps import StepJob, resume_start, snapshot_count
+from dyn.engine import loop
+from dyn.engine.steps import StepJob, snapshot_count
 from dyn.errors import UsageError
 from dyn.flows.sphere import kernels
 from dyn.flows.sphere.config import SphereConfig
@@ -27,12 +28,10 @@ class SphereJob(StepJob):
     """``w`` (R or 1, M, d) and ``x`` given, or None: drawn once the memory the run needs is known to be free."""
 
     def __init__(self, cfg, w=None, x=None, *, start=None):
-        start = start or {}
         R, M, d = cfg.replicas, cfg.vectors, cfg.dim
-        super().__init__(cfg.steps, cfg.record_every, R, {"w": (M, d), "norm_before": (M,)},
-                         step0=start.get("step", 0), frame0=start.get("frame", 0),
-                         diverged_at=start.get("diverged_at"), extra_bytes=footprint(cfg, "frame" not in start),
-                         record=cfg.record)
+        super().__init__(cfg.steps, cfg.record_every, R, {"w": (M, d), "norm_before": (M,)}, start=start,
+                         extra_bytes=footprint(cfg, start is None), record=cfg.record)
+        start = start or {}
         w = draw_vectors(cfg) if w is None else w
         self.cfg = cfg
         self.w = np.ascontiguousarray(np.broadcast_to(w, (R, M, d)), dtype=np.float64).copy()
@@ -51,11 +50,12 @@ class SphereJob(StepJob):
 
     def advance(self, lo, hi, frame_steps):
         cfg = self.cfg
-        kernel = kernels.advance if self.replicas > 1 else kernels.advance_serial
         step0 = self.step_at(lo)
-        kernel(self.w, self.x, self.v, self.acc, frame_steps, self.obj, self.op, cfg.k, cfg.s, self.grad,
-               self.rule, cfg.accumulate, cfg.lr, cfg.momentum, step0, self.loss_iter, step0 - self.step_at(0),
-               self.rec["w"], self.rec["norm_before"], self.slot(lo), self.diverged_at)
+        consts = kernels.Consts(self.obj, self.op, cfg.k, cfg.s, self.grad, self.rule, cfg.accumulate, cfg.lr,
+                                cfg.momentum)
+        loop.advance(kernels, self.replicas)(
+            kernels.State(self.w, self.v, self.acc), consts, kernels.Inputs(self.x, self.loss_iter, step0 - self.step_at(0)),
+            frame_steps, step0, kernels.Snaps(self.rec["w"], self.rec["norm_before"]), self.slot(lo), self.diverged_at)
 
     def finish(self, frames_done, status):
         done = self.step_at(frames_done) - self.step_at(0)
@@ -89,25 +89,14 @@ def replicas_first(da, *dims):
     return da.transpose(*(("replica",) if "replica" in da.dims else ()), *dims).values
 
 
-def resume(ds, **overrides):
-    """Config, initial vectors and start of the run that continues ``ds`` (its next ``steps`` steps).
-
-    The optimiser buffers the run ended with (``momentum_buffer``, ``gradient_sum``) carry over, so that a run
-    continued in parts is the unbroken run; a buffer the run did not use starts at zero.
+def resume(ds, cfg, start):
+    """What continuing ``ds`` means: its last vectors, its data, and the optimiser buffers it ended with
+    (``momentum_buffer``, ``gradient_sum``), so that a run continued in parts is the unbroken run; a buffer
+    the run did not use starts at zero.
     """
-    before = SphereConfig.from_json(ds.attrs["config"])
-    fixed = {"objective", "vectors", "dim", "samples", "replicas", "seed", "draw", "as_seed"}
-    for key, value in overrides.items():
-        if key in fixed and value != getattr(before, key):
-            raise UsageError(f"cannot change {key} when continuing a run ({getattr(before, key)!r} -> {value!r})")
-    if overrides.get("record_every") is not None:  # snapshots every record_every steps, whatever the run had
-        overrides.setdefault("record", "even")
-    elif overrides.get("record") == "log":
-        overrides["record_every"] = None
-    cfg = before.replace(**overrides)
     init = replicas_first(ds["w"].isel(time=-1), "vector", "dim").reshape(cfg.replicas, cfg.vectors, cfg.dim).copy()
-    start = resume_start(ds)
     init[start["diverged_at"] >= 0] = 1.0  # a diverged replica stays stopped; its NaN state is not checked
+    before = SphereConfig.from_json(ds.attrs["config"])
     for name, used in (("momentum_buffer", before.momentum > 0), ("gradient_sum", before.accumulate)):
         if name in ds:  # a stopped replica's NaN buffer is never read
             start[name] = np.nan_to_num(replicas_first(ds[name], "vector", "dim"))
@@ -116,4 +105,4 @@ def resume(ds, **overrides):
                              "not record (written by an older dyn)")
     if "x" in ds:
         start["data"] = replicas_first(ds["x"], "sample", "dim")
-    return cfg, init, None, start
+    return {"init": init}

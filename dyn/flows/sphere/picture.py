@@ -19,6 +19,8 @@ import numpy as np
 ELEVATION, AZIMUTH = math.radians(20.0), math.radians(-60.0)  # matplotlib's default 3-D view
 PCA_SNAPSHOTS = 50
 SETTLED = 1e-9  # dyn plot: a loss whose last tenth stays this close (relative) to its minimum has converged
+FIGSIZE = (8.1, 6.4)  # inches: the square axes, the legend at their right
+AXES_RECT = (0.3 / 8.1, 0.75 / 6.4, 5.2 / 8.1, 5.2 / 6.4)
 
 
 def view_basis():
@@ -83,7 +85,8 @@ class Picture:
         times = list(range(0, ds.sizes["time"], every))
         if times[-1] != ds.sizes["time"] - 1:
             times.append(ds.sizes["time"] - 1)
-        self.figsize = (6, 6)
+        self.figsize = FIGSIZE
+        self.axes_rect = AXES_RECT
         self.xlim, self.ylim = xlim or (-1.08, 1.08), ylim or (-1.08, 1.08)
         self.times = self.moving(times)
         self.d = d
@@ -91,7 +94,8 @@ class Picture:
     def moving(self, times):
         """``times`` without the snapshots in which no vector moved by half a pixel (at 100 dpi) since the
         last one kept, nor crossed to the other side: a converged run's still tail is its last frame alone."""
-        still = 0.5 / (100 * self.figsize[0] / (self.xlim[1] - self.xlim[0]))  # half a pixel, in plane units
+        inches = self.axes_rect[2] * self.figsize[0]  # the axes' width
+        still = 0.5 / (100 * inches / (self.xlim[1] - self.xlim[0]))  # half a pixel, in plane units
         kept = [times[0]]
         for i in times[1:-1]:
             j = kept[-1]
@@ -121,6 +125,24 @@ class Picture:
             f = self.data_front
             ax.plot(*self.data_xy[f].T, ls="none", marker="*", ms=12, color="tab:red", zorder=5)
             ax.plot(*self.data_xy[~f].T, ls="none", marker="*", ms=12, color="tab:red", alpha=0.3, zorder=1)
+        self._legend(ax)
+
+    def _legend(self, ax):
+        """What the marks are, at the right of the sphere (outside it: nothing moving is drawn there)."""
+        from matplotlib.lines import Line2D
+
+        def mark(style, **changes):
+            return Line2D([], [], **{**{k: v for k, v in style.items() if k != "zorder"}, "ls": "none", **changes})
+
+        entries = [(mark(self.point_style), "vector w_k/|w_k|" + (" (near side)" if self.d >= 3 else ""))]
+        if self.d >= 3:
+            entries.append((mark(self.overlay_styles[0], alpha=0.35), "vector on the far side"))
+        entries.append((mark(self.trail_style, ms=3.0), "trail: its last positions"))
+        if len(self.data_xy):
+            entries.append((mark({"marker": "*", "ms": 12, "color": "tab:red"}), "data point x_n/|x_n|\n"
+                            "(the angular objective's\ninputs; faint: far side)"))
+        ax.legend(*zip(*entries), loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8, frameon=False,
+                  borderaxespad=0.0, labelspacing=1.0)
 
     def points(self, i):
         """The vectors on the near side (the far side is an overlay, without trails)."""
