@@ -29,8 +29,11 @@ def test_default_run_unfolds_the_map(ring_run):
     assert ds.w.dims == ("time", "unit", "dim") and ds.sizes["unit"] == 100
     assert int(ds.step[-1]) == 2000 and ds.sizes["time"] == 501  # record_every 4, initial state included
     qe, te = ds.quantization_error.values, ds.topographic_error.values
-    measured = np.isfinite(qe)  # 500 frames: every 10th snapshot is measured (about 50), and the last
-    assert measured[::10].all() and measured.sum() == 51 and np.isnan(qe[1:10]).all()
+    measured = np.isfinite(qe)  # 500 log-spaced snapshots: about 50 measured, log-spaced too, and the last
+    steps = ds.step.values[measured]
+    assert measured.sum() == 51 and measured[-1] and list(steps[:8]) == list(range(8))
+    ratios = steps[-20:] / steps[-21:-1]
+    assert ratios.max() < 1.3 * ratios.min()  # evenly spaced on a log axis
     assert qe[-1] < 0.5 * qe[0] and te[-1] < 0.3 < te[0]
     assert np.all(ds.heskes_energy.values[measured] <= ds.topographic_loss.values[measured] + 1e-12)
     assert ds.sigma.values[0] == 1.0 and ds.lr.values[-1] == pytest.approx(0.5 / 3)  # asymptotic decay at T
@@ -269,6 +272,8 @@ def test_measures_every_few_snapshots_and_the_last():
     np.testing.assert_array_equal(every.w, ds.w)  # measuring does not touch the trajectory
     np.testing.assert_allclose(every.quantization_error.values[::7], qe[::7], rtol=1e-13)
     assert np.isfinite(dyn.simulate("som", rows=3, cols=3, steps=5000, n=40).quantization_error.values).sum() == 51
+    even = dyn.simulate("som", rows=3, cols=3, steps=5000, n=40, record="even").quantization_error.values
+    assert list(np.flatnonzero(np.isfinite(even))) == list(range(0, 501, 10))
     assert np.isfinite(dyn.simulate("som", rows=3, cols=3, steps=50, n=40).quantization_error.values).all()
     with pytest.raises(dyn.UsageError, match="measure_every must be >= 1"):
         SomConfig(measure_every=0)

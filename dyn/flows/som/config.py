@@ -63,7 +63,7 @@ class SomConfig(Config):
     loss, energy, or "all"; a list or a comma-separated string); QE, TE and the rule's own objective
     (the topographic loss for ``topographic``, the Heskes energy for ``heskes``) always. They are
     measured at every ``measure_every``-th snapshot and the last one (default: every snapshot up to
-    ``MAX_MEASURED`` snapshots, then about that many), NaN at the others.
+    ``MAX_MEASURED`` frames, then about that many, log-spaced in step when ``record="log"``), NaN at the others.
     """
 
     flow = "som"
@@ -108,7 +108,8 @@ class SomConfig(Config):
                                   "heskes_energy (loss, energy), or all; comma-separated (a list in Python).",
                                   show="none")
     measure_every: int | None = option(None, "Snapshots between measured ones; the last is always measured.",
-                                       show="1 up to 50 frames, then about 50 measured")
+                                       show="1 up to 50 frames, then about 50 measured, log-spaced with "
+                                            "record log")
     replicas: int = replicas_option()
     seed: int = seed_option("Seed of the initial weights and the sample order.")
     data_seed: int = option(0, "Seed of a generated data set.", fixed=True)

@@ -6,7 +6,7 @@ import copy
 
 import numpy as np
 
-from dyn.engine.steps import StepJob, check_memory, snapshot_count
+from dyn.engine.steps import StepJob, check_memory, log_marks, snapshot_count
 from dyn.errors import UsageError
 from dyn.flows.som import kernels
 from dyn.flows.som.config import DECAY_CODES, MAX_MEASURED, NEIGHBOURHOOD_CODES
@@ -32,7 +32,7 @@ class SomJob(StepJob):
         self.code = neighbourhood_code(cfg)
         self.sep = separable(self.grid, self.code)
         self.adj = adjacent(self.grid)
-        self.every = cfg.measure_every or max(1, -(-self.frames // MAX_MEASURED))
+        self.measured_slot = self._measured_slots()
         self.w = np.ascontiguousarray(w0.copy())
         self.buf = np.zeros_like(self.w)
         self.rec["w"][:, 0] = w0
@@ -65,10 +65,30 @@ class SomJob(StepJob):
                    self.slot(lo), self.diverged_at)
         self.measure(np.arange(self.slot(lo) - (lo == 0 and self.initial), self.slot(hi)))
 
+    def _measured_slots(self):
+        """(T,) bool: the snapshots measured. ``measure_every`` given: every such slot; else all of them up to
+        MAX_MEASURED frames, then about MAX_MEASURED: log-spaced in step for a log-recorded run (the
+        snapshots nearest to log_marks(steps, MAX_MEASURED), so the first steps are measured), every k-th
+        otherwise; the initial and the last snapshot always."""
+        T = self.frames + self.initial
+        slots = np.arange(T)
+        every = self.cfg.measure_every
+        if every is None and self.cfg.record == "log" and self.frames > MAX_MEASURED:
+            steps = self.steps[slots + 1 - self.initial]
+            want = steps[0] + log_marks(steps[-1] - steps[0], MAX_MEASURED)
+            near = np.clip(np.searchsorted(steps, want), 1, T - 1)
+            near = np.where(want - steps[near - 1] < steps[near] - want, near - 1, near)
+            mask = np.zeros(T, bool)
+            mask[near] = True
+        else:
+            every = every or max(1, -(-self.frames // MAX_MEASURED))
+            mask = slots % every == 0
+        mask[0] = mask[-1] = True
+        return mask
+
     def measured(self, slots):
-        """The record slots among ``slots`` whose snapshots are measured: every ``every``-th and the last."""
-        last = self.frames - 1 + self.initial
-        return slots[(slots % self.every == 0) | (slots == last)]
+        """The record slots among ``slots`` whose snapshots are measured (:meth:`_measured_slots`)."""
+        return slots[self.measured_slot[slots]]
 
     def measure(self, slots, pick=True):
         """Measure the snapshots in record ``slots`` (those :meth:`measured` picks, unless not ``pick``). A

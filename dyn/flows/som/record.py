@@ -7,7 +7,8 @@ import numpy as np
 from dyn.flows.som.measure import schedule
 from dyn.io.schema import run_dataset
 
-MEASURED = "; NaN at the snapshots not measured (measure_every: every snapshot, or about 50 of them and the last)"
+MEASURED = ("; NaN at the snapshots not measured (measure_every: every snapshot, or about 50 of them, log-spaced "
+            "in step with record='log', and the last)")
 
 VARIABLES = {
     "w": ("weights of each map unit", "1"),
