@@ -23,13 +23,15 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(__file__))
 from timing import best, row  # noqa: E402
 
+THREADS = None  # torch's default thread count, read in main()
+
 
 def setting(m, k, seed=0):
     from dyn.flows.relu.config import ReluConfig
     from dyn.flows.relu.state import draw_students, draw_teacher
 
     cfg = ReluConfig(width=m, dim=k, teacher_width=k, teacher="orthogonal", init="xavier", bias=False,
-                     train_a=False, train="population", seed=seed, lr=1.0, scaling="mean-field")
+                     train_a=False, train="population", seed=seed, lr=2.0, scaling="mean-field")
     return cfg, draw_students(cfg), draw_teacher(cfg)
 
 
@@ -87,7 +89,11 @@ def per_step(m, k, steps):
     w0 = student.w[0]
     dyn_s, job = dyn_steps(cfg, student, teacher, steps)
     n = max(3, steps // 10)
-    torch_s = best(lambda: torch_steps(w0, teacher.w, n, dt), repeat=2) / n
+    torch_s = {}
+    for threads in sorted({1, THREADS}):  # on a loaded machine a second thread can cost more than it gives
+        torch.set_num_threads(threads)
+        torch_s[threads] = best(lambda: torch_steps(w0, teacher.w, n, dt), repeat=2) / n
+    torch.set_num_threads(THREADS)
     return dyn_s, torch_s
 
 
@@ -108,9 +114,13 @@ def whole_run(k, tol, steps):
     t = time.perf_counter()
     ds = dyn.simulate("relu", **{**cfg.to_dict(), "frames": 100, "steps_per_frame": steps // 100, "tol": tol})
     dyn_s = time.perf_counter() - t
+    import torch
+
+    torch.set_num_threads(1)  # its faster setting at this size (see the per-step rows)
     t = time.perf_counter()
     n, _ = torch_steps(student.w[0], teacher.w, steps, cfg.lr * k, tol=tol)
     torch_s = time.perf_counter() - t
+    torch.set_num_threads(THREADS)
     return dyn_s, torch_s, ds, n
 
 
@@ -118,14 +128,18 @@ def main():
     import numba
     import torch
 
+    global THREADS
+    THREADS = torch.get_num_threads()
     print(f"load: {os.getloadavg()}, numba threads {numba.get_num_threads()}, torch threads {torch.get_num_threads()}")
     print(f"agreement after 50 steps (k = m = 6): max |w_dyn - w_torch| = {agreement(6, 6):.2e}")
     for m, k, steps in ((20, 20, 2000), (1000, 20, 20)):
         dyn_s, torch_s = per_step(m, k, steps)
-        row(f"torch autograd, m = {m}, k = d = {k}: a step", torch_s)
-        row(f"dyn population, m = {m}, k = d = {k}: a step", dyn_s, torch_s, ">= 10x" if m == 20 else None)
-    dyn_s, torch_s, ds, n = whole_run(20, 1e-8, 100_000)
-    print(f"whole k = 20 run (tol 1e-8, at most 100,000 steps): dyn {ds.attrs['status']!r}, "
+        for threads, sec in torch_s.items():
+            row(f"torch autograd, m = {m}, k = d = {k}: a step, {threads} thread(s)", sec)
+        row(f"dyn population, m = {m}, k = d = {k}: a step", dyn_s, min(torch_s.values()),
+            ">= 10x" if m == 20 else None)
+    dyn_s, torch_s, ds, n = whole_run(20, 1e-8, 20_000)
+    print(f"whole k = 20 run (euler, tol 1e-8, at most 20,000 steps): dyn {ds.attrs['status']!r}, "
           f"{str(ds.certificate.values)}; torch stopped after {n} steps")
     row("torch autograd, k = 20, the whole run", torch_s)
     row("dyn, k = 20, the whole run (with its certificate)", dyn_s, torch_s)
