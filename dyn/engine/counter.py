@@ -20,7 +20,7 @@ second uniform of the block the same way.
 
 Normals. Box-Muller on the block's two uniforms, both outputs used:
 z0 = r cos(2 pi u1), z1 = r sin(2 pi u1), r = sqrt(-2 log u0). Exact in distribution (no
-approximation beyond the uniforms' 2**-52 grid, which cuts the tails at |z| <= 8.5). Coordinate
+approximation beyond the uniforms' 2**-52 grid, which cuts the tails at |z| <= 8.57). Coordinate
 ``index`` of a sample is output ``index % 2`` of the block at lane ``index // 2``, so a
 d-dimensional sample takes ceil(d / 2) blocks and ``normal_pair`` serves two coordinates at once.
 

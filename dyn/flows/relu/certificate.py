@@ -8,7 +8,8 @@ parameters, and the smallest eigenvalues of its Hessian (central differences of 
 - ``not converged``: otherwise, if the gradient norm is >= tol (tol: the run's, else DEFAULT_TOL);
 - ``spurious``: otherwise, if the smallest Hessian eigenvalue is >= -tol_hessian (a local minimum, to tolerance);
 - ``saddle``: otherwise (a direction of negative curvature);
-- ``diverged``: the replica's parameters are not finite.
+- ``diverged``: the replica's parameters are not finite;
+- ``not computed``: the run was interrupted while it finished.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from dyn.flows.relu.population_grad import hessian_eigenvalues, pack, population
 
 DEFAULT_TOL = 1e-6  # the gradient norm below which an end point counts as critical when the run has no tol
 EIGENVALUES = 3  # the smallest Hessian eigenvalues kept
-LABELS = ("global", "spurious", "saddle", "not converged", "diverged")
+LABELS = ("global", "spurious", "saddle", "not converged", "diverged", "not computed")
 
 
 def label(loss, grad_norm, min_eig, *, tol, tol_loss, tol_hessian):
@@ -48,13 +49,17 @@ def end_point(a, w, b, teacher, *, bias=True, train_a=True, k=EIGENVALUES):
     return loss, gnorm, np.pad(eig, (0, k - len(eig)), constant_values=np.nan)
 
 
-def certify(cfg, state, teacher, diverged_at):
-    """The certificate's variables {name: (dims, values)} for the replicas of a run's final ``state``."""
+def certify(cfg, state, teacher, diverged_at, skip=False):
+    """The certificate's variables {name: (dims, values)} for the replicas of a run's final ``state``
+    (``skip``: NaN and the label "not computed", for a run interrupted while finishing)."""
     R, k = cfg.replicas, EIGENVALUES
     loss, gnorm, eig = np.full(R, np.nan), np.full(R, np.nan), np.full((R, k), np.nan)
     labels = []
     tol = cfg.tol if cfg.tol is not None else DEFAULT_TOL
     for r in range(R):
+        if skip:
+            labels.append("not computed")
+            continue
         params = (state.a[r], state.w[r], state.b[r])
         if diverged_at[r] < 0 and all(np.isfinite(p).all() for p in params):
             loss[r], gnorm[r], eig[r] = end_point(*params, teacher, bias=cfg.bias, train_a=cfg.train_a, k=k)

@@ -52,6 +52,11 @@ class PopulationJob(Job):
                                      kernels.DOPRI5 if cfg.integrator == "dopri5" else kernels.EULER,
                                      R == 1 and m * (m + teacher.a.shape[0]) > PARALLEL_PAIRS)
         self.device = "cpu"
+        self.measures = True
+
+    def skip_measures(self):
+        """Finish without the test loss and the certificate (the run was interrupted while they were computed)."""
+        self.measures = False
 
     def plan(self):
         steps = np.full(self.frames, self.cfg.steps_per_frame, np.int64)
@@ -84,12 +89,12 @@ class PopulationJob(Job):
                 status = f"completed ({int((conv >= 0).sum())} of {self.replicas} replicas converged)"
         rec = self.records(frames_done)
         clocks = self.clocks(frames_done)
-        extra = certify(self.cfg, self.state, self.teacher, self.diverged_at)
+        extra = certify(self.cfg, self.state, self.teacher, self.diverged_at, skip=not self.measures)
         extra["grad_norm"] = (("replica", "time"), rec["grad_norm"])
         extra["converged_at"] = (("replica",), conv.copy())
         extra["grad_evals"] = (("replica",), self.state.evals.copy())
         coords = {"flow_time": ("time", clocks["step"] * self.dt)}
-        ds = to_dataset(self.cfg, rec, self.teacher, clocks, self.diverged_at, status, extra=extra,
-                        extra_coords=coords)
+        ds = to_dataset(self.cfg, rec, self.teacher, clocks, self.diverged_at, status, skip_test_loss=not self.measures,
+                        extra=extra, extra_coords=coords)
         ds.attrs["device"] = self.device
         return ds
