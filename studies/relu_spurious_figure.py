@@ -10,6 +10,7 @@ Prints, per k, the fraction of each certificate label (and the 95% Wilson interv
 from __future__ import annotations
 
 import argparse
+import warnings
 
 import numpy as np
 import xarray as xr
@@ -28,7 +29,9 @@ def wilson(hits, n, z=1.96):
 
 
 def table(store):
-    ds = xr.open_zarr(store)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a store written before dyn consolidated its metadata
+        ds = xr.open_zarr(store)
     rows = []
     for k in ds.teacher_width.values:
         cell = ds.sel(teacher_width=k)
