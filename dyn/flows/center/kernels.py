@@ -1,0 +1,253 @@
+"""CPU kernels of the center flow: forward, backward, the optimiser and the centroid update, a block of
+steps per call.
+
+The network x (D) -> relu(x W1 + b1) (H) -> h = a W2 + b2 (2) -> logits = h W3 + b3 (K), W as (in, out),
+its parameters one flat vector ``theta`` (W1 row-major, b1, W2, b2, W3, b3: :func:`views`). The loss of a
+batch of B samples with labels y and centroids c (the ones before this batch's update) is
+
+    L = 1/B sum_i [logsumexp(l_i) - l_i,y_i] + gain / (2B) sum_i |h_i - c_y_i|^2,
+
+so dL/dl_i = (softmax(l_i) - e_y_i) / B and dL/dh_i = dL/dl_i W3^T + gain (h_i - c_y_i) / B (no gradient
+flows into the centroids). After the loss, c_j <- c_j - alpha sum_(y_i = j) (c_j - h_i) / (1 + n_j) with
+the features of this forward pass (Wen et al. 2016, seed 001). The optimiser is Adam in torch's
+formulation (m lerped, bias corrections, eps added after dividing sqrt(v) by sqrt(1 - beta2^t)) or SGD
+with torch's momentum (buf <- mu buf + g). The two large products per step (x W1 and x^T dz1) and the
+probe's features at each snapshot go through BLAS (``np.dot``); the rest is loops over small dims.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+ADAM, SGD = 0, 1
+BETA1, BETA2, EPS = 0.9, 0.999, 1e-8  # torch's Adam defaults (config.ADAM_BETAS, ADAM_EPS)
+
+
+@njit(cache=True, error_model="numpy")
+def views(theta, D, H, K):
+    """W1 (D, H), b1 (H), W2 (H, 2), b2 (2), W3 (2, K), b3 (K): views into the flat ``theta``."""
+    o1 = D * H
+    o2 = o1 + H
+    o3 = o2 + 2 * H
+    o4 = o3 + 2
+    o5 = o4 + 2 * K
+    return (theta[:o1].reshape(D, H), theta[o1:o2], theta[o2:o3].reshape(H, 2), theta[o3:o4],
+            theta[o4:o5].reshape(2, K), theta[o5:o5 + K])
+
+
+@njit(cache=True, error_model="numpy")
+def hidden_layer(x, W1, b1, W2, b2, a, h):
+    """a = relu(x W1 + b1) (written over ``a``, which holds x W1 on return of the product) and h = a W2 + b2."""
+    np.dot(x, W1, a)
+    B, H = a.shape
+    for i in range(B):
+        h0, h1 = b2[0], b2[1]
+        for j in range(H):
+            z = a[i, j] + b1[j]
+            z = z if z > 0.0 else 0.0
+            a[i, j] = z
+            h0 += z * W2[j, 0]
+            h1 += z * W2[j, 1]
+        h[i, 0] = h0
+        h[i, 1] = h1
+
+
+@njit(cache=True, error_model="numpy")
+def logits_row(h0, h1, W3, b3, out):
+    """out = (h0, h1) W3 + b3; returns its maximum."""
+    top = -np.inf
+    for k in range(out.shape[0]):
+        v = b3[k] + h0 * W3[0, k] + h1 * W3[1, k]
+        out[k] = v
+        top = max(top, v)
+    return top
+
+
+@njit(cache=True, error_model="numpy")
+def softmax_ce(logits, top, label, p):
+    """Cross-entropy logsumexp(l) - l_label of one row, and its softmax in ``p``."""
+    s = 0.0
+    for k in range(logits.shape[0]):
+        e = math.exp(logits[k] - top)
+        p[k] = e
+        s += e
+    for k in range(logits.shape[0]):
+        p[k] /= s
+    return top + math.log(s) - logits[label]
+
+
+@njit(cache=True, error_model="numpy")
+def loss_and_gradient(theta, c, x, y, D, H, K, gain, g, h):
+    """(cross-entropy, center loss) of the batch ``x`` (B, D), ``y`` (B,) at ``theta`` and centroids ``c``
+    (K, 2): the means over the batch (and the 2 feature dims); the gradient of CE + gain x center in ``g``
+    (the flat layout of ``theta``) and the features in ``h`` (B, 2)."""
+    W1, b1, W2, b2, W3, b3 = views(theta, D, H, K)
+    gW1, gb1, gW2, gb2, gW3, gb3 = views(g, D, H, K)
+    B = x.shape[0]
+    a = np.empty((B, H))
+    hidden_layer(x, W1, b1, W2, b2, a, h)
+    dz = np.empty((B, H))
+    logits, p = np.empty(K), np.empty(K)
+    for q in range(g.shape[0] - D * H):  # everything but gW1 (written whole by the product below)
+        g[D * H + q] = 0.0
+    ce, center = 0.0, 0.0
+    for i in range(B):
+        yi = y[i]
+        ce += softmax_ce(logits, logits_row(h[i, 0], h[i, 1], W3, b3, logits), yi, p)
+        d0, d1 = h[i, 0] - c[yi, 0], h[i, 1] - c[yi, 1]
+        center += d0 * d0 + d1 * d1
+        dh0, dh1 = gain * d0 / B, gain * d1 / B
+        for k in range(K):
+            dl = (p[k] - (1.0 if k == yi else 0.0)) / B
+            gW3[0, k] += h[i, 0] * dl
+            gW3[1, k] += h[i, 1] * dl
+            gb3[k] += dl
+            dh0 += dl * W3[0, k]
+            dh1 += dl * W3[1, k]
+        gb2[0] += dh0
+        gb2[1] += dh1
+        for j in range(H):
+            aij = a[i, j]
+            gW2[j, 0] += aij * dh0
+            gW2[j, 1] += aij * dh1
+            dzij = dh0 * W2[j, 0] + dh1 * W2[j, 1] if aij > 0.0 else 0.0  # relu'(0) = 0, as torch
+            dz[i, j] = dzij
+            gb1[j] += dzij
+    np.dot(x.T, dz, gW1)
+    return ce / B, center / (2 * B)
+
+
+@njit(cache=True, error_model="numpy")
+def update_centers(c, h, y, alpha):
+    """c_j <- c_j - alpha sum_(y_i = j) (c_j - h_i) / (1 + n_j); classes absent from the batch stay."""
+    K = c.shape[0]
+    delta = np.zeros((K, 2))
+    count = np.zeros(K)
+    for i in range(h.shape[0]):
+        j = y[i]
+        count[j] += 1.0
+        delta[j, 0] += c[j, 0] - h[i, 0]
+        delta[j, 1] += c[j, 1] - h[i, 1]
+    for j in range(K):
+        c[j, 0] -= alpha * (delta[j, 0] / (1.0 + count[j]))
+        c[j, 1] -= alpha * (delta[j, 1] / (1.0 + count[j]))
+
+
+@njit(cache=True, error_model="numpy")
+def adam_step(theta, m, v, g, lr, t):
+    """torch.optim.Adam's step t (1-based) with its default betas and eps, no weight decay."""
+    step = lr / (1.0 - BETA1 ** t)
+    root = math.sqrt(1.0 - BETA2 ** t)
+    for q in range(theta.shape[0]):
+        gq = g[q]
+        m[q] += (1.0 - BETA1) * (gq - m[q])
+        v[q] = v[q] * BETA2 + (1.0 - BETA2) * gq * gq
+        theta[q] += -step * (m[q] / (math.sqrt(v[q]) / root + EPS))
+
+
+@njit(cache=True, error_model="numpy")
+def sgd_step(theta, buf, g, lr, mu):
+    """torch.optim.SGD: buf <- mu buf + g (buf = g at the first step), theta <- theta - lr buf."""
+    for q in range(theta.shape[0]):
+        b = mu * buf[q] + g[q]
+        buf[q] = b
+        theta[q] -= lr * b
+
+
+@njit(cache=True, error_model="numpy")
+def gather(x, idx):
+    out = np.empty((idx.shape[0], x.shape[1]))
+    for i in range(idx.shape[0]):
+        out[i] = x[idx[i]]
+    return out
+
+
+@njit(cache=True, error_model="numpy")
+def train_step(theta, m, v, c, x, y, D, H, K, gain, alpha, opt, lr, mu, t, g):
+    """One step (t, 1-based, the optimiser's count) on the batch ``x``, ``y``: the loss at the parameters and
+    centroids before it, then the centroid update and the optimiser step. Returns (ce, center); the state
+    is left untouched when the loss is not finite."""
+    h = np.empty((x.shape[0], 2))
+    ce, center = loss_and_gradient(theta, c, x, y, D, H, K, gain, g, h)
+    if not math.isfinite(ce + gain * center) or not math.isfinite(center):
+        return ce, center
+    update_centers(c, h, y, alpha)
+    if opt == ADAM:
+        adam_step(theta, m, v, g, lr, t)
+    else:
+        sgd_step(theta, m, g, lr, mu)
+    return ce, center
+
+
+@njit(cache=True, error_model="numpy")
+def features(theta, x, D, H, K, h):
+    """The features h (n, 2) of the samples ``x`` (n, D)."""
+    W1, b1, W2, b2, _, _ = views(theta, D, H, K)
+    a = np.empty((x.shape[0], H))
+    hidden_layer(x, W1, b1, W2, b2, a, h)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def run_replica(theta, m, v, c, x, y, order, offsets, frame_steps, step0, D, H, K, gain, alpha, opt, lr, mu,
+                probe, snap_h, snap_c, snap_W3, snap_b3, snap_ce, snap_center, slot0):
+    """Advance one replica through the frames of a block (global steps step0 + 1, ...), snapshot after each.
+
+    ``order[offsets[i]:offsets[i + 1]]`` are the training samples of the block's step i. Returns -1, or the
+    global step whose loss was not finite (the replica stops there, its state as before that step).
+    """
+    g = np.empty(theta.shape[0])
+    W3, b3 = views(theta, D, H, K)[4:]
+    i = 0
+    for f in range(frame_steps.shape[0]):
+        ce_sum, center_sum = 0.0, 0.0
+        for _ in range(frame_steps[f]):
+            idx = order[offsets[i]:offsets[i + 1]]
+            xb = gather(x, idx)
+            yb = np.empty(idx.shape[0], np.int64)
+            for q in range(idx.shape[0]):
+                yb[q] = y[idx[q]]
+            ce, center = train_step(theta, m, v, c, xb, yb, D, H, K, gain, alpha, opt, lr, mu, step0 + i + 1, g)
+            if not math.isfinite(ce + gain * center) or not math.isfinite(center):
+                return step0 + i + 1
+            ce_sum += ce
+            center_sum += center
+            i += 1
+        slot = slot0 + f
+        snap_ce[slot] = ce_sum / frame_steps[f]
+        snap_center[slot] = center_sum / frame_steps[f]
+        features(theta, probe, D, H, K, snap_h[slot])
+        snap_c[slot] = c
+        snap_W3[slot] = W3
+        snap_b3[slot] = b3
+    return -1
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def advance_replica(r, theta, m, v, c, x, y, order, offsets, frame_steps, step0, D, H, K, gain, alpha, opt, lr,
+                    mu, probe, snap_h, snap_c, snap_W3, snap_b3, snap_ce, snap_center, slot0, diverged_at):
+    if diverged_at[r] < 0:
+        o = order[r] if order.shape[0] > 1 else order[0]
+        diverged_at[r] = run_replica(theta[r], m[r], v[r], c[r], x, y, o, offsets, frame_steps, step0, D, H, K,
+                                     gain, alpha, opt, lr, mu, probe, snap_h[r], snap_c[r], snap_W3[r], snap_b3[r],
+                                     snap_ce[r], snap_center[r], slot0)
+
+
+@njit(cache=True, parallel=True, nogil=True, error_model="numpy")
+def advance(theta, m, v, c, x, y, order, offsets, frame_steps, step0, D, H, K, gain, alpha, opt, lr, mu, probe,
+            snap_h, snap_c, snap_W3, snap_b3, snap_ce, snap_center, slot0, diverged_at):
+    """Every live replica through one block of frames, replicas in parallel (each one sequential)."""
+    for r in prange(theta.shape[0]):
+        advance_replica(r, theta, m, v, c, x, y, order, offsets, frame_steps, step0, D, H, K, gain, alpha, opt, lr,
+                        mu, probe, snap_h, snap_c, snap_W3, snap_b3, snap_ce, snap_center, slot0, diverged_at)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def advance_serial(theta, m, v, c, x, y, order, offsets, frame_steps, step0, D, H, K, gain, alpha, opt, lr, mu,
+                   probe, snap_h, snap_c, snap_W3, snap_b3, snap_ce, snap_center, slot0, diverged_at):
+    """:func:`advance` on the calling thread: for one replica, where a parallel region only costs."""
+    for r in range(theta.shape[0]):
+        advance_replica(r, theta, m, v, c, x, y, order, offsets, frame_steps, step0, D, H, K, gain, alpha, opt, lr,
+                        mu, probe, snap_h, snap_c, snap_W3, snap_b3, snap_ce, snap_center, slot0, diverged_at)
