@@ -265,3 +265,17 @@ def initial_state(cfg, D, K, init=None):
         theta[r] = np.concatenate(parts)
         c[r] = gen.standard_normal((K, 2))
     return theta, c
+
+
+SPARSE_BELOW = 0.5  # inputs with fewer nonzeros than this share go through the sparse first layer
+
+
+def csr(x):
+    """(indptr, cols, values) of ``x`` when under SPARSE_BELOW of its entries are nonzero (the kernels then take
+    the first layer row by row over the nonzero inputs); empty arrays (the dense BLAS path) otherwise."""
+    nz = x != 0
+    if x.size == 0 or nz.mean() >= SPARSE_BELOW:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
+    rows, cols = np.nonzero(nz)
+    indptr = np.concatenate([[0], np.cumsum(nz.sum(1))]).astype(np.int64)
+    return indptr, cols.astype(np.int64), np.ascontiguousarray(x[rows, cols])

@@ -7,7 +7,7 @@ import numpy as np
 from dyn.engine.steps import StepJob, frame_steps
 from dyn.errors import UsageError
 from dyn.flows.center import kernels
-from dyn.flows.center.data import (Order, as_labels, as_samples, fingerprint, initial_state, load,
+from dyn.flows.center.data import (Order, as_labels, as_samples, csr, fingerprint, initial_state, load,
                                    parameter_count, split)
 from dyn.flows.center.record import to_dataset
 
@@ -28,6 +28,7 @@ class CenterJob(StepJob):
     def __init__(self, cfg, x, y, probe, probe_y, probe_index, K, init=None, *, data_name, start=None):
         self.cfg, self.x, self.y, self.probe, self.probe_y, self.probe_index = cfg, x, y, probe, probe_y, probe_index
         self.D, self.H, self.K, self.data_name = x.shape[1], cfg.hidden, K, data_name
+        self.data, self.probe_data = csr(x), csr(probe)
         self.order = Order(len(x), cfg.batch, cfg.drop_last, cfg.shuffle, cfg.seed + np.arange(cfg.replicas))
         self.step0 = int((start or {}).get("step", 0))
         steps = cfg.steps if cfg.steps is not None else cfg.epochs * self.order.per_epoch
@@ -48,7 +49,7 @@ class CenterJob(StepJob):
         if self.initial:
             h = np.empty((n_probe, 2))
             for r in range(R):
-                kernels.features(self.theta[r], probe, self.D, self.H, K, h)
+                kernels.features(self.theta[r], probe, self.probe_data, self.D, self.H, K, h)
                 self.rec["h"][r, 0] = h
             W3, b3 = self.last_layer()
             self.rec["c"][:, 0], self.rec["W3"][:, 0], self.rec["b3"][:, 0] = self.c, W3, b3
@@ -79,9 +80,9 @@ class CenterJob(StepJob):
         cfg = self.cfg
         order, offsets = inputs
         kernel = kernels.advance if self.replicas > 1 else kernels.advance_serial
-        kernel(self.theta, self.m, self.v, self.c, self.x, self.y, order, offsets, self.block_steps(lo, hi),
+        kernel(self.theta, self.m, self.v, self.c, self.x, self.data, self.y, order, offsets, self.block_steps(lo, hi),
                self.step_at(lo), self.D, self.H, self.K, cfg.gain, cfg.alpha, self.opt, cfg.lr, cfg.momentum,
-               self.probe, self.rec["h"], self.rec["c"], self.rec["W3"], self.rec["b3"], self.rec["ce_train"],
+               self.probe, self.probe_data, self.rec["h"], self.rec["c"], self.rec["W3"], self.rec["b3"], self.rec["ce_train"],
                self.rec["center_train"], self.slot(lo), self.diverged_at)
 
     def finish(self, frames_done, status):
