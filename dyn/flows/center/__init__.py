@@ -10,12 +10,14 @@ from dyn.flows.center.config import CenterConfig
 
 
 def summary(ds):
-    """accuracy and the intra/inter ratio first -> last (replica means), the last training losses."""
-    first, last = ds.isel(time=0), ds.isel(time=-1)
-    return (f"{ds.attrs['data_name']}: probe accuracy {float(first.accuracy.mean()):.3f} -> "
-            f"{float(last.accuracy.mean()):.3f}, scatter/separation {float(first.ratio.mean()):.3g} -> "
-            f"{float(last.ratio.mean()):.3g}, ce {float(last.ce_train.mean()):.3g}, "
-            f"center {float(last.center_train.mean()):.3g}")
+    """Probe accuracy and scatter/separation first -> last finite (replica means), the last training losses."""
+    from dyn.analysis import final
+
+    first = ds.isel(time=0)
+    last = {k: float(final(ds, k).mean()) for k in ("accuracy", "ratio", "ce_train", "center_train")}
+    return (f"{ds.attrs['data_name']}: probe accuracy {float(first.accuracy.mean()):.3f} -> {last['accuracy']:.3f}, "
+            f"scatter/separation {float(first.ratio.mean()):.3g} -> {last['ratio']:.3g}, "
+            f"ce {last['ce_train']:.3g}, center {last['center_train']:.3g}")
 
 
 def metrics(ds):

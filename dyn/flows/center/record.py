@@ -7,6 +7,8 @@ the last layer, computed here in numpy after the run (they cost nothing beside t
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from dyn.flows.center.data import parameter_shapes
@@ -76,7 +78,8 @@ def measures(h, c, W3, b3, labels):
 def measure_chunk(h, c, W3, b3, labels):
     """:func:`measures` of a few snapshots."""
     K = c.shape[-2]
-    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN snapshots of a diverged replica
         logits = np.einsum("rtnc,rtck->rtnk", h, W3) + b3[:, :, None, :]
         top = logits.max(-1, keepdims=True)
         lse = top[..., 0] + np.log(np.exp(logits - top).sum(-1))
