@@ -128,7 +128,8 @@ def load(cfg, data=None, labels=None):
         x = as_samples(read(cfg.data, "data"), cfg.data)
         raw = labels if labels is not None else read(cfg.labels, "labels")
     classes = cfg.classes if cfg.classes is not None else infer_classes(raw)
-    return x, as_labels(raw, len(x), classes, "labels" if cfg.labels in (None, "array") else cfg.labels), classes
+    what = "labels" if cfg.labels in (None, "array") else f"labels ({cfg.labels})"
+    return x, as_labels(raw, len(x), classes, what), classes
 
 
 def infer_classes(raw):
