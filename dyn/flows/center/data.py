@@ -106,7 +106,8 @@ def as_labels(y, n, classes, what="labels", of="data"):
         raise UsageError(f"{what} must be integers (class indices)")
     labels = v.astype(np.int64)
     if len(labels) and (labels.min() < 0 or labels.max() >= classes):
-        raise UsageError(f"{what} must be in 0..{classes - 1} (classes = {classes}); got {labels.min()}..{labels.max()}")
+        raise UsageError(f"{what} must be in 0..{classes - 1} (classes = {classes}); "
+                         f"got {labels.min()}..{labels.max()}")
     return labels
 
 

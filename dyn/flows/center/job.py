@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dyn.engine.steps import StepJob, frame_steps
+from dyn.engine.steps import MAX_SNAPSHOTS, StepJob, frame_steps
 from dyn.errors import UsageError
 from dyn.flows.center import kernels
 from dyn.flows.center.data import (Order, as_labels, as_samples, csr, fingerprint, initial_state, load,
@@ -34,7 +34,9 @@ class CenterJob(StepJob):
         steps = cfg.steps if cfg.steps is not None else cfg.epochs * self.order.per_epoch
         R, P, n_probe = cfg.replicas, parameter_count(self.D, self.H, K), len(probe_y)
         shapes = {"h": (n_probe, 2), "c": (K, 2), "W3": (2, K), "b3": (K,), "ce_train": (), "center_train": ()}
-        super().__init__(steps, cfg.record_every, R, shapes, start=start,
+        # at most MAX_SNAPSHOTS: a snapshot costs a forward pass of the probe (1,000 samples: 4 training steps)
+        every = cfg.record_every if cfg.record_every is not None else max(1, -(-steps // MAX_SNAPSHOTS))
+        super().__init__(steps, every, R, shapes, start=start,
                          extra_bytes=footprint(cfg, len(x), self.D, K, P, n_probe))
         start = start or {}
         theta, c = initial_state(cfg, self.D, K, init)  # drawn once the run is known to fit in memory
@@ -80,10 +82,11 @@ class CenterJob(StepJob):
         cfg = self.cfg
         order, offsets = inputs
         kernel = kernels.advance if self.replicas > 1 else kernels.advance_serial
+        hyper = (float(cfg.gain), float(cfg.alpha), self.opt, float(cfg.lr), float(cfg.momentum))
+        snaps = tuple(self.rec[k] for k in ("h", "c", "W3", "b3", "ce_train", "center_train"))
         kernel(self.theta, self.m, self.v, self.c, self.x, self.data, self.y, order, offsets, self.block_steps(lo, hi),
-               self.step_at(lo), self.D, self.H, self.K, cfg.gain, cfg.alpha, self.opt, cfg.lr, cfg.momentum,
-               self.probe, self.probe_data, self.rec["h"], self.rec["c"], self.rec["W3"], self.rec["b3"], self.rec["ce_train"],
-               self.rec["center_train"], self.slot(lo), self.diverged_at)
+               self.step_at(lo), self.D, self.H, self.K, hyper, self.probe, self.probe_data, snaps, self.slot(lo),
+               self.diverged_at)
 
     def finish(self, frames_done, status):
         return to_dataset(self, frames_done, status)

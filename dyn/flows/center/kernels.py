@@ -9,14 +9,15 @@ batch of B samples with labels y and centroids c (the ones before this batch's u
 
 so dL/dl_i = (softmax(l_i) - e_y_i) / B and dL/dh_i = dL/dl_i W3^T + gain (h_i - c_y_i) / B (no gradient
 flows into the centroids). After the loss, c_j <- c_j - alpha sum_(y_i = j) (c_j - h_i) / (1 + n_j) with
-the features of this forward pass (Wen et al. 2016, seed 001).
+the features of this forward pass (Wen et al. 2016, seed 001). The optimiser is Adam in torch's formulation
+(m lerped, bias corrections, eps added after dividing sqrt(v) by sqrt(1 - beta2^t)) or SGD with torch's
+momentum (buf <- mu buf + g).
 
-Sparse inputs (MNIST: 81 % of the pixels are 0) take the first layer's two products row by row over each
-sample's nonzero inputs (CSR), which costs nnz x H instead of D x H a sample; dense inputs go through BLAS. The optimiser is Adam in torch's
-formulation (m lerped, bias corrections, eps added after dividing sqrt(v) by sqrt(1 - beta2^t)) or SGD
-with torch's momentum (buf <- mu buf + g). The two large products per step (x W1 and x^T dz1) and the
-probe's features at each snapshot go through BLAS (``np.dot``) for dense inputs; the rest is loops over
-small dims.
+The first layer's two products per step (x W1 and x^T dz) and the probe's features at each snapshot go
+through BLAS (``np.dot``) for dense inputs; sparse inputs (MNIST: 81 % of the pixels are 0) take them row by
+row over each sample's nonzero inputs (CSR), nnz x H instead of D x H a sample. The rest is loops over
+small dims. The block kernels take the hyper-parameters as one tuple (gain, alpha, optimiser code, lr,
+momentum) and the snapshot records as another (h, c, W3, b3, ce, center), each (replica, time, ...).
 """
 
 from __future__ import annotations
@@ -261,13 +262,16 @@ def features(theta, x, data, D, H, K, h):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def run_replica(theta, m, v, c, x, data, y, order, offsets, frame_steps, step0, D, H, K, gain, alpha, opt, lr, mu,
-                probe, probe_data, snap_h, snap_c, snap_W3, snap_b3, snap_ce, snap_center, slot0):
+def run_replica(theta, m, v, c, x, data, y, order, offsets, frame_steps, step0, D, H, K, hyper, probe, probe_data,
+                snaps, slot0):
     """Advance one replica through the frames of a block (global steps step0 + 1, ...), snapshot after each.
 
-    ``order[offsets[i]:offsets[i + 1]]`` are the training samples of the block's step i. Returns -1, or the
-    global step whose loss was not finite (the replica stops there, its state as before that step).
+    ``order[offsets[i]:offsets[i + 1]]`` are the training samples of the block's step i; ``snaps`` this
+    replica's records (time, ...). Returns -1, or the global step whose loss was not finite (the replica stops
+    there, its state as before that step).
     """
+    gain, alpha, opt, lr, mu = hyper
+    snap_h, snap_c, snap_W3, snap_b3, snap_ce, snap_center = snaps
     g = np.empty(theta.shape[0])
     W3, b3 = views(theta, D, H, K)[4:]
     i = 0
@@ -296,28 +300,28 @@ def run_replica(theta, m, v, c, x, data, y, order, offsets, frame_steps, step0, 
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def advance_replica(r, theta, m, v, c, x, data, y, order, offsets, frame_steps, step0, D, H, K, gain, alpha, opt, lr,
-                    mu, probe, probe_data, snap_h, snap_c, snap_W3, snap_b3, snap_ce, snap_center, slot0, diverged_at):
+def advance_replica(r, theta, m, v, c, x, data, y, order, offsets, frame_steps, step0, D, H, K, hyper, probe,
+                    probe_data, snaps, slot0, diverged_at):
     if diverged_at[r] < 0:
-        o = order[r] if order.shape[0] > 1 else order[0]
-        diverged_at[r] = run_replica(theta[r], m[r], v[r], c[r], x, data, y, o, offsets, frame_steps, step0, D, H, K,
-                                     gain, alpha, opt, lr, mu, probe, probe_data, snap_h[r], snap_c[r], snap_W3[r], snap_b3[r],
-                                     snap_ce[r], snap_center[r], slot0)
+        mine = (snaps[0][r], snaps[1][r], snaps[2][r], snaps[3][r], snaps[4][r], snaps[5][r])
+        diverged_at[r] = run_replica(theta[r], m[r], v[r], c[r], x, data, y, order[r] if order.shape[0] > 1 else
+                                     order[0], offsets, frame_steps, step0, D, H, K, hyper, probe, probe_data, mine,
+                                     slot0)
 
 
 @njit(cache=True, parallel=True, nogil=True, error_model="numpy")
-def advance(theta, m, v, c, x, data, y, order, offsets, frame_steps, step0, D, H, K, gain, alpha, opt, lr, mu, probe,
-            probe_data, snap_h, snap_c, snap_W3, snap_b3, snap_ce, snap_center, slot0, diverged_at):
+def advance(theta, m, v, c, x, data, y, order, offsets, frame_steps, step0, D, H, K, hyper, probe, probe_data, snaps,
+            slot0, diverged_at):
     """Every live replica through one block of frames, replicas in parallel (each one sequential)."""
     for r in prange(theta.shape[0]):
-        advance_replica(r, theta, m, v, c, x, data, y, order, offsets, frame_steps, step0, D, H, K, gain, alpha, opt, lr,
-                        mu, probe, probe_data, snap_h, snap_c, snap_W3, snap_b3, snap_ce, snap_center, slot0, diverged_at)
+        advance_replica(r, theta, m, v, c, x, data, y, order, offsets, frame_steps, step0, D, H, K, hyper, probe,
+                        probe_data, snaps, slot0, diverged_at)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def advance_serial(theta, m, v, c, x, data, y, order, offsets, frame_steps, step0, D, H, K, gain, alpha, opt, lr, mu,
-                   probe, probe_data, snap_h, snap_c, snap_W3, snap_b3, snap_ce, snap_center, slot0, diverged_at):
+def advance_serial(theta, m, v, c, x, data, y, order, offsets, frame_steps, step0, D, H, K, hyper, probe, probe_data,
+                   snaps, slot0, diverged_at):
     """:func:`advance` on the calling thread: for one replica, where a parallel region only costs."""
     for r in range(theta.shape[0]):
-        advance_replica(r, theta, m, v, c, x, data, y, order, offsets, frame_steps, step0, D, H, K, gain, alpha, opt, lr,
-                        mu, probe, probe_data, snap_h, snap_c, snap_W3, snap_b3, snap_ce, snap_center, slot0, diverged_at)
+        advance_replica(r, theta, m, v, c, x, data, y, order, offsets, frame_steps, step0, D, H, K, hyper, probe,
+                        probe_data, snaps, slot0, diverged_at)
