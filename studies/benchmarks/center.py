@@ -43,7 +43,7 @@ def problem(data, hidden, steps, batch=128):
     return cfg, x[train], y[train], x[probe], y[probe], theta[0], c[0]
 
 
-def dyn_time(cfg, x, y, xp, yp, dense=False, repeat=3):
+def dyn_time(cfg, x, y, xp, yp, dense=False, repeat=2):
     """Seconds of one kernel call running every step (and the probe's features at the end)."""
     from dyn.flows.center import FLOW
 
@@ -109,7 +109,7 @@ def compare(label, data, hidden, steps, target, dense_too=False):
     for threads in (1, 2):  # on a shared machine one thread is often the faster: the baseline is the faster
         torch.set_num_threads(threads)
         run()
-        t_torch[threads] = best(run, 3)
+        t_torch[threads] = best(run, 2)
         row(f"  PyTorch CPU, float64, {threads} thread{'s' * (threads > 1)}", t_torch[threads])
     W1, cc, hp = run()
     t_dyn, job = dyn_time(cfg, x, y, xp, yp)
@@ -136,7 +136,7 @@ def end_to_end():
 
 if __name__ == "__main__":
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
-    compare("(a) MNIST subset, D = 784, hidden 256, batch 128", "mnist", 256, 200, ">= 1x", dense_too=True)
-    compare("(b) digits, D = 64, hidden 32, batch 128", "digits", 32, 1000, ">= 10x")
+    compare("(a) MNIST subset, D = 784, hidden 256, batch 128", "mnist", 256, 100, ">= 1x", dense_too=True)
+    compare("(b) digits, D = 64, hidden 32, batch 128", "digits", 32, 500, ">= 10x")
     end_to_end()
     print(f"load average {os.getloadavg()[0]:.1f}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 from dyn.engine.steps import MAX_SNAPSHOTS, StepJob, frame_steps
@@ -84,12 +86,30 @@ class CenterJob(StepJob):
         kernel = kernels.advance if self.replicas > 1 else kernels.advance_serial
         hyper = (float(cfg.gain), float(cfg.alpha), self.opt, float(cfg.lr), float(cfg.momentum))
         snaps = tuple(self.rec[k] for k in ("h", "c", "W3", "b3", "ce_train", "center_train"))
-        kernel(self.theta, self.m, self.v, self.c, self.x, self.data, self.y, order, offsets, self.block_steps(lo, hi),
-               self.step_at(lo), self.D, self.H, self.K, hyper, self.probe, self.probe_data, snaps, self.slot(lo),
-               self.diverged_at)
+        with one_blas_thread():
+            kernel(self.theta, self.m, self.v, self.c, self.x, self.data, self.y, order, offsets,
+                   self.block_steps(lo, hi), self.step_at(lo), self.D, self.H, self.K, hyper, self.probe,
+                   self.probe_data, snaps, self.slot(lo), self.diverged_at)
 
     def finish(self, frames_done, status):
         return to_dataset(self, frames_done, status)
+
+
+_BLAS = []
+
+
+def one_blas_thread():
+    """BLAS (the kernels' ``np.dot`` for dense inputs) on one thread for the duration of a kernel call: the
+    products are small (a batch of 128), the engine draws the next block in a second thread meanwhile, and
+    replicas run in parallel already; on a shared machine BLAS's own threads made the step 6x slower."""
+    if not _BLAS:
+        try:
+            from threadpoolctl import ThreadpoolController
+
+            _BLAS.append(ThreadpoolController())
+        except ImportError:  # pragma: no cover - threadpoolctl is a dependency
+            _BLAS.append(None)
+    return contextlib.nullcontext() if _BLAS[0] is None else _BLAS[0].limit(limits=1, user_api="blas")
 
 
 def buffer(given, shape):
