@@ -10,7 +10,7 @@ vectorised (index_add_), and the probe's features (1,000 samples) after the last
     dyn runs its sparse first layer on MNIST (81 % of the pixels are 0); the BLAS path it takes for dense
     inputs is timed too, on the same data;
 (b) the digits size: D = 64, hidden 32, batch 128 (target >= 10x: PyTorch's per-step overhead dominates);
-(c) ``dyn simulate center`` (25 epochs of the subset, 776 snapshots, NetCDF, 260-frame GIF), the whole
+(c) ``dyn simulate center`` (25 epochs of the subset, 389 snapshots, NetCDF, 195-frame GIF), the whole
     command in a fresh process, warm numba cache (target < 30 s).
 dyn's time is one kernel call for all the steps (``job.advance``), the Dataset left out; PyTorch's is its loop.
 """
