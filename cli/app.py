@@ -89,16 +89,54 @@ def animate(
 def plot(
     run: Run,
     output: Annotated[Path, typer.Option("-o", "--output", help="loss.png, .svg or .pdf.")] = None,
+    panels: Annotated[Optional[str], typer.Option(
+        help="Comma-separated panels instead of the flow's default: loss, final, and for relu runs the analysis "
+             "alignment, w2, lazy, balancedness, speed, dead (e.g. loss,alignment,w2,lazy).",
+        show_default=False)] = None,
 ):
-    """Loss curves (log scale) beside the final positions."""
+    """Loss curves (log scale) beside the final positions, or the chosen --panels."""
+    if panels is not None:
+        from dyn.render.panels import check_panels
+
+        check_panels(panels)  # before the file is read
     from dyn.io.netcdf import load
 
     ds = load(run)
     from dyn.render.plot import plot as _plot
 
     output = output or run.with_suffix(".png")
-    _plot(ds, output)
+    _plot(ds, output, panels=panels)
     typer.echo(f"wrote {output}")
+
+
+@app.command()
+def analyze(
+    run: Run,
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Write the analysis Dataset (.nc).",
+                                                  show_default=False)] = None,
+    angle: Annotated[float, typer.Option(min=0.0, max=180.0, help="Degrees: a teacher neuron is covered by a "
+                                                                  "student of its sign within this angle.")] = 10.0,
+):
+    """Alignment with the teacher, W2 to it, lazy vs rich, balancedness, speed and dead neurons of a relu
+    run: a table at the first, middle and last snapshot."""
+    from dyn.analysis.particles import check_relu
+    from dyn.cli.common import check_writable
+    from dyn.io.netcdf import load
+
+    check_writable(output)
+    ds = check_relu(load(run), "dyn analyze")
+    from dyn.analysis import analyze as _analyze, table
+
+    an = _analyze(ds, angle=angle)
+    typer.echo(f"{run}: {ds.attrs.get('status')}")
+    for line in table(an):
+        typer.echo(line)
+    if output is not None:
+        from dyn.io.netcdf import save
+
+        an.attrs["analysis_of"] = str(run)
+        save(an, output)
+        typer.echo(f"wrote {output}")
 
 
 def main(argv=None):

@@ -38,7 +38,8 @@ class Flow:
       continuing has no meaning for the flow (``init=ds``/``--from`` are then refused in one line);
     - ``help``: one line for ``dyn simulate --help``; ``picture``: the module holding its ``Picture``
       (and ``PANELS``/``plot_panels`` for ``dyn plot``); ``summary(ds)``: one line for the CLI;
-      ``metrics(ds)``: {name: per-replica DataArray}, what studies keep.
+      ``metrics(ds)``: {name: per-replica DataArray}, what studies keep; ``optional_metrics``: names of
+      metrics studies keep only when a spec names them, computed by ``compute_optional(ds, names)``.
     """
 
     name: str
@@ -51,6 +52,10 @@ class Flow:
     summary: Callable | None = None  # ds -> one line for the CLI
     # ds -> {name: DataArray} of per-replica scalars (dims: at most ``replica``), what studies keep
     metrics: Callable | None = None
+    # metrics a study keeps only when its spec names them (costlier, or needing an optional package):
+    # their names, and (ds, names) -> {name: DataArray} computing the named ones, as ``metrics`` does
+    optional_metrics: tuple = ()
+    compute_optional: Callable | None = None
 
     def picture_module(self):
         """The module of the flow's picture (imported now)."""

@@ -60,27 +60,62 @@ def flow_panels(ds):
     return None if panels is None else (panels, getattr(module, "PANELS", 2))
 
 
-def plot(ds, path=None, *, replica=0, ax=None):
+def draw_panels(ds, axes, names, replica=0):
+    """Draw the named panels (:data:`dyn.render.panels.PANELS`) into ``axes``, one each."""
+    from dyn.render.panels import DRAW
+
+    for name, ax in zip(names, axes):
+        if name == "loss":
+            plot_losses(ds, ax)
+        elif name == "final":
+            plot_final(ds, ax, replica)
+        else:
+            DRAW[name](ds, ax, replica)
+
+
+def _grid(n):
+    cols = n if n <= 3 else (2 if n == 4 else 3)
+    return -(-n // cols), cols
+
+
+def plot(ds, path=None, *, replica=0, ax=None, panels=None):
     """The flow's panels (default: loss curves beside the final positions); returns the Figure.
 
-    Saved atomically to ``path`` if given. ``ax``: Axes to draw into instead of a new figure (one
-    or a sequence), to compose with other plots.
+    ``panels``: names (a list or "loss,alignment,w2,lazy") of :data:`dyn.render.panels.PANELS` to draw
+    instead; those of the relu analysis need a relu run. Saved atomically to ``path`` if given.
+    ``ax``: Axes to draw into instead of a new figure (one or a sequence), to compose with other plots.
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     if path is not None and Path(path).suffix.lower() not in FORMATS:
         raise UsageError(f"cannot write {path}: plots are {', '.join(FORMATS)}")
-    own = flow_panels(ds)
-    n = own[1] if own else 2
+    own = names = None
+    if panels is not None:
+        from dyn.render.panels import ANALYSIS, check_panels
+
+        names = check_panels(panels)
+        if any(name in ANALYSIS for name in names):
+            from dyn.analysis.particles import check_relu
+
+            check_relu(ds, "the analysis panels")
+        n = len(names)
+    else:
+        own = flow_panels(ds)
+        n = own[1] if own else 2
     if ax is None:
-        fig = Figure(figsize=(5.5 * n, 5))
+        rows, cols = _grid(n) if names else (1, n)
+        fig = Figure(figsize=(5.5 * cols, 5 * rows if rows == 1 else 4.5 * rows))
         FigureCanvasAgg(fig)
-        axes = list(np.atleast_1d(fig.subplots(1, n)))
+        axes = list(np.atleast_1d(fig.subplots(rows, cols)).ravel())
+        for extra in axes[n:]:
+            extra.set_visible(False)
     else:
         axes = list(ax) if np.iterable(ax) else [ax]
         fig = axes[0].get_figure()
-    if own:
+    if names:
+        draw_panels(ds, axes, names, replica)
+    elif own:
         own[0](ds, axes, replica)
     else:
         plot_losses(ds, axes[0])

@@ -11,7 +11,8 @@ keep and the figure. Everything is validated here, before anything runs; each pr
     width = {range = [4, 20, 4]}                # start, stop (excluded), step: 4, 8, 12, 16
     lr = {logspace = [-2, 0, 5]}                # exponents lo, hi and a count: 0.01 .. 1
     [keep]
-    metrics = ["final_loss_test"]    # default: every metric the flow defines
+    metrics = ["final_loss_test"]    # default: every metric the flow defines (relu: also "w2", "covered"...:
+                                     # the analysis's last values, kept only when named)
     trajectories = false             # true: every variable with a time dim; or a list of names
     [[figure]]                       # panels of the figure `dyn study plot` draws (see dyn.study.plot)
     kind = "heatmap"
