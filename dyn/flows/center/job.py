@@ -6,6 +6,7 @@ import contextlib
 
 import numpy as np
 
+from dyn.engine import loop
 from dyn.engine.steps import MAX_SNAPSHOTS, StepJob, frame_steps
 from dyn.errors import UsageError
 from dyn.flows.center import kernels
@@ -81,15 +82,14 @@ class CenterJob(StepJob):
         return self.order.block(self.step_at(lo), self.step_at(hi))
 
     def advance(self, lo, hi, inputs):
-        cfg = self.cfg
-        order, offsets = inputs
-        kernel = kernels.advance if self.replicas > 1 else kernels.advance_serial
-        hyper = (float(cfg.gain), float(cfg.alpha), self.opt, float(cfg.lr), float(cfg.momentum))
-        snaps = tuple(self.rec[k] for k in ("h", "c", "W3", "b3", "ce_train", "center_train"))
+        cfg, (order, offsets) = self.cfg, inputs
+        k = kernels.Consts(self.D, self.H, self.K, float(cfg.gain), float(cfg.alpha), self.opt, float(cfg.lr),
+                           float(cfg.momentum), self.x, *self.data, self.y, self.probe, *self.probe_data)
+        snaps = kernels.Snaps(*(self.rec[n] for n in ("h", "c", "W3", "b3", "ce_train", "center_train")))
         with one_blas_thread():
-            kernel(self.theta, self.m, self.v, self.c, self.x, self.data, self.y, order, offsets,
-                   self.block_steps(lo, hi), self.step_at(lo), self.D, self.H, self.K, hyper, self.probe,
-                   self.probe_data, snaps, self.slot(lo), self.diverged_at)
+            loop.advance(kernels, self.replicas)(
+                kernels.State(self.theta, self.m, self.v, self.c), k, kernels.Inputs(order, offsets, self.step_at(lo)),
+                self.block_steps(lo, hi), self.step_at(lo), snaps, self.slot(lo), self.diverged_at)
 
     def finish(self, frames_done, status):
         return to_dataset(self, frames_done, status)

@@ -16,16 +16,19 @@ momentum (buf <- mu buf + g).
 The first layer's two products per step (x W1 and x^T dz) and the probe's features at each snapshot go
 through BLAS (``np.dot``) for dense inputs; sparse inputs (MNIST: 81 % of the pixels are 0) take them row by
 row over each sample's nonzero inputs (CSR), nnz x H instead of D x H a sample. The rest is loops over
-small dims. The block kernels take the hyper-parameters as one tuple (gain, alpha, optimiser code, lr,
-momentum) and the snapshot records as another (h, c, W3, b3, ce, center), each (replica, time, ...).
+small dims. The block kernels are the engine's frame loop (:mod:`dyn.engine.loop`) over this module's
+``replica``, ``scratch``, ``step`` and ``snapshot``.
 """
 
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
+
+from dyn.engine.loop import define_frame_loop
 
 ADAM, SGD = 0, 1
 BETA1, BETA2, EPS = 0.9, 0.999, 1e-8  # torch's Adam defaults (config.ADAM_BETAS, ADAM_EPS)
@@ -261,67 +264,106 @@ def features(theta, x, data, D, H, K, h):
     hidden_layer(b1, W2, b2, a, h)
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def run_replica(theta, m, v, c, x, data, y, order, offsets, frame_steps, step0, D, H, K, hyper, probe, probe_data,
-                snaps, slot0):
-    """Advance one replica through the frames of a block (global steps step0 + 1, ...), snapshot after each.
+class State(NamedTuple):
+    """Flat parameters ``theta`` (replica, P), the optimiser's buffers ``m``, ``v`` (Adam's moments; SGD's
+    momentum in ``m``) and the centroids ``c`` (replica, K, 2)."""
 
-    ``order[offsets[i]:offsets[i + 1]]`` are the training samples of the block's step i; ``snaps`` this
-    replica's records (time, ...). Returns -1, or the global step whose loss was not finite (the replica stops
-    there, its state as before that step).
-    """
-    gain, alpha, opt, lr, mu = hyper
-    snap_h, snap_c, snap_W3, snap_b3, snap_ce, snap_center = snaps
-    g = np.empty(theta.shape[0])
-    W3, b3 = views(theta, D, H, K)[4:]
-    i = 0
-    for f in range(frame_steps.shape[0]):
-        ce_sum, center_sum = 0.0, 0.0
-        for _ in range(frame_steps[f]):
-            idx = order[offsets[i]:offsets[i + 1]]
-            yb = np.empty(idx.shape[0], np.int64)
-            for q in range(idx.shape[0]):
-                yb[q] = y[idx[q]]
-            ce, center = train_step(theta, m, v, c, x, data, idx, yb, D, H, K, gain, alpha, opt, lr, mu,
-                                    step0 + i + 1, g)
-            if not math.isfinite(ce + gain * center) or not math.isfinite(center):
-                return step0 + i + 1
-            ce_sum += ce
-            center_sum += center
-            i += 1
-        slot = slot0 + f
-        snap_ce[slot] = ce_sum / frame_steps[f]
-        snap_center[slot] = center_sum / frame_steps[f]
-        features(theta, probe, probe_data, D, H, K, snap_h[slot])
-        snap_c[slot] = c
-        snap_W3[slot] = W3
-        snap_b3[slot] = b3
-    return -1
+    theta: np.ndarray
+    m: np.ndarray
+    v: np.ndarray
+    c: np.ndarray
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def advance_replica(r, theta, m, v, c, x, data, y, order, offsets, frame_steps, step0, D, H, K, hyper, probe,
-                    probe_data, snaps, slot0, diverged_at):
-    if diverged_at[r] < 0:
-        mine = (snaps[0][r], snaps[1][r], snaps[2][r], snaps[3][r], snaps[4][r], snaps[5][r])
-        diverged_at[r] = run_replica(theta[r], m[r], v[r], c[r], x, data, y, order[r] if order.shape[0] > 1 else
-                                     order[0], offsets, frame_steps, step0, D, H, K, hyper, probe, probe_data, mine,
-                                     slot0)
+class Consts(NamedTuple):
+    """Sizes, hyper-parameters (``opt``: ADAM or SGD), the training set (``x`` (n, D), its CSR form or empty
+    arrays, labels ``y``) and the probe (``probe`` (n_probe, D) and its CSR form)."""
+
+    D: int
+    H: int
+    K: int
+    gain: float
+    alpha: float
+    opt: int
+    lr: float
+    mu: float
+    x: np.ndarray
+    indptr: np.ndarray
+    cols: np.ndarray
+    vals: np.ndarray
+    y: np.ndarray
+    probe: np.ndarray
+    probe_indptr: np.ndarray
+    probe_cols: np.ndarray
+    probe_vals: np.ndarray
 
 
-@njit(cache=True, parallel=True, nogil=True, error_model="numpy")
-def advance(theta, m, v, c, x, data, y, order, offsets, frame_steps, step0, D, H, K, hyper, probe, probe_data, snaps,
-            slot0, diverged_at):
-    """Every live replica through one block of frames, replicas in parallel (each one sequential)."""
-    for r in prange(theta.shape[0]):
-        advance_replica(r, theta, m, v, c, x, data, y, order, offsets, frame_steps, step0, D, H, K, hyper, probe,
-                        probe_data, snaps, slot0, diverged_at)
+class Inputs(NamedTuple):
+    """The block's batches: ``order[offsets[s]:offsets[s + 1]]`` are the samples of its step s (``order``
+    (replica or 1, samples)); ``step0`` the global step before the block (Adam's count goes on from it)."""
+
+    order: np.ndarray
+    offsets: np.ndarray
+    step0: int
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def advance_serial(theta, m, v, c, x, data, y, order, offsets, frame_steps, step0, D, H, K, hyper, probe, probe_data,
-                   snaps, slot0, diverged_at):
-    """:func:`advance` on the calling thread: for one replica, where a parallel region only costs."""
-    for r in range(theta.shape[0]):
-        advance_replica(r, theta, m, v, c, x, data, y, order, offsets, frame_steps, step0, D, H, K, hyper, probe,
-                        probe_data, snaps, slot0, diverged_at)
+class Snaps(NamedTuple):
+    """Records (replica, time, ...): probe features, centroids, last layer, the frame's mean losses."""
+
+    h: np.ndarray
+    c: np.ndarray
+    W3: np.ndarray
+    b3: np.ndarray
+    ce: np.ndarray
+    center: np.ndarray
+
+
+class Work(NamedTuple):
+    g: np.ndarray  # the gradient (P,)
+    acc: np.ndarray  # the frame's sums of cross-entropy and center loss, and its steps
+
+
+@njit(cache=True)
+def replica(states, inputs, snaps, r):
+    order = inputs.order[r] if inputs.order.shape[0] > 1 else inputs.order[0]
+    return (State(states.theta[r], states.m[r], states.v[r], states.c[r]),
+            Inputs(order.reshape(1, -1), inputs.offsets, inputs.step0),
+            Snaps(snaps.h[r], snaps.c[r], snaps.W3[r], snaps.b3[r], snaps.ce[r], snaps.center[r]))
+
+
+@njit(cache=True, error_model="numpy")
+def scratch(state, consts, inputs):
+    return Work(np.empty(state.theta.shape[0]), np.zeros(3))
+
+
+@njit(cache=True, error_model="numpy")
+def step(state, k, inputs, work, s):
+    """The block's step s on its batch: the loss CE + gain x center where the gradient was taken (the state is
+    left as it was when it is not finite)."""
+    idx = inputs.order[0, inputs.offsets[s]:inputs.offsets[s + 1]]
+    yb = np.empty(idx.shape[0], np.int64)
+    for q in range(idx.shape[0]):
+        yb[q] = k.y[idx[q]]
+    ce, center = train_step(state.theta, state.m, state.v, state.c, k.x, (k.indptr, k.cols, k.vals), idx, yb,
+                            k.D, k.H, k.K, k.gain, k.alpha, k.opt, k.lr, k.mu, inputs.step0 + s + 1, work.g)
+    loss = ce + k.gain * center
+    if math.isfinite(loss):
+        work.acc[0] += ce
+        work.acc[1] += center
+        work.acc[2] += 1.0
+    return loss
+
+
+@njit(cache=True, error_model="numpy")
+def snapshot(state, k, work, snaps, slot, loss):
+    """The probe's features, the centroids, the last layer and the frame's mean losses into record ``slot``."""
+    snaps.ce[slot] = work.acc[0] / work.acc[2]
+    snaps.center[slot] = work.acc[1] / work.acc[2]
+    work.acc[:] = 0.0
+    features(state.theta, k.probe, (k.probe_indptr, k.probe_cols, k.probe_vals), k.D, k.H, k.K, snaps.h[slot])
+    W3, b3 = views(state.theta, k.D, k.H, k.K)[4:]
+    snaps.c[slot] = state.c
+    snaps.W3[slot] = W3
+    snaps.b3[slot] = b3
+
+
+define_frame_loop(globals())
