@@ -110,18 +110,17 @@ def test_torch_float64_autograd_and_adam_equal_dyn_after_50_steps():
     from dyn.flows.center.data import digits
 
     X, Y = digits()
-    Dd, Hd, Kd, B, steps = 64, 32, 10, 32, 50
+    Hd, Kd, B, steps = 32, 10, 32, 50
     x, y, xp, yp = X[:600], Y[:600], X[600:700], Y[600:700]
     ds = dyn.simulate("center", data=x, labels=y, probe=xp, probe_labels=yp, hidden=Hd, batch=B, steps=steps,
                       shuffle=False, gain=1.0, alpha=0.01, seed=3)
     init = ds.isel(time=0)
-    rng_free = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in {
+    p = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in {
         "W1": dyn_initial(ds, "W1"), "b1": dyn_initial(ds, "b1"), "W2": dyn_initial(ds, "W2"),
         "b2": dyn_initial(ds, "b2"), "W3": init.W3.values, "b3": init.b3.values}.items()}
     c = torch.tensor(init.c.values, dtype=torch.float64)
-    opt = torch.optim.Adam(list(rng_free.values()), lr=1e-3)
+    opt = torch.optim.Adam(list(p.values()), lr=1e-3)
     xt, yt = torch.tensor(x), torch.tensor(y)
-    p = rng_free
     for idx in sequential_batches(len(x), B, steps):
         xb, yb = xt[idx], yt[idx]
         h = torch.relu(xb @ p["W1"] + p["b1"]) @ p["W2"] + p["b2"]
