@@ -96,20 +96,23 @@ def cells(ds, flow, spec):
     if spec["trajectories"]:
         for name in trajectory_names(ds, spec["trajectories"]) + clock_names(ds):
             out[name] = _bare(ds[name], replicas)
-    result = xr.Dataset({k: v.astype(np.float64) for k, v in out.items()}).rename({"replica": "seed"})
+    result = xr.Dataset({k: v.astype(np.int64 if k == "diverged_at" else np.float64) for k, v in out.items()})
+    result = result.rename({"replica": "seed"})
     result = result.expand_dims({k: 1 for k in spec["swept"]})
     return result.transpose(*spec["swept"], "seed", ...)
 
 
 def layout(result):
-    """name -> (dims after seed, their sizes, attrs) of a task's cells: what the template holds."""
+    """name -> (dims after seed, their sizes, attrs, dtype) of a task's cells: what the template holds."""
     out = {}
     for name, v in result.data_vars.items():
         extra = v.dims[v.dims.index("seed") + 1:]
         attrs = dict(v.attrs)
         attrs.setdefault("description", f"the flow's metric {name} of each run")
         attrs.setdefault("units", "1")
-        out[name] = (list(extra), [result.sizes[d] for d in extra], attrs)
+        if np.issubdtype(v.dtype, np.integer):
+            attrs["description"] = attrs.get("description", name) + "; -2 where the run is not computed"
+        out[name] = (list(extra), [result.sizes[d] for d in extra], attrs, v.dtype)
     return out
 
 

@@ -28,5 +28,5 @@ ANALYSIS_METRICS = ("alignment", "covered", "w2", "lazy", "balancedness_drift", 
 FLOW = Flow(name="relu", config=ReluConfig, prepare=lazy("dyn.flows.relu.job", "prepare"),
             resume=lazy("dyn.flows.relu.job", "resume"),
             arrays=("init", "teacher", "inputs"), help='Two-layer ReLU student learning a teacher by SGD (seed 002).',
-            summary=summary, metrics=metrics,
+            summary=summary, metrics=metrics, infer=lazy("dyn.flows.relu.state", "shape_options"),
             optional_metrics=ANALYSIS_METRICS, compute_optional=lazy("dyn.analysis.report", "metrics"))
