@@ -1,0 +1,294 @@
+"""CPU kernels of the linear flow: a small ReLU network's forward and backward passes, SGD on its
+weights or on the data, and what is measured at each snapshot.
+
+A model is a stack of layers: ``sizes`` (L + 1,) = [D, h_1, ..., h_{L-1}, 1]; layer l maps sizes[l]
+inputs to sizes[l + 1] units with the matrix W_l (sizes[l] + 1, sizes[l + 1]), its bias row last (the
+seed's layout: z = [a, 1] W_l), stored row-major from ``offs[l]`` in the flat parameter vector ``theta``.
+Hidden layers apply ReLU, the output layer is linear. The linear model is the case L = 1: theta = [w, b].
+
+Losses on targets t in {-1, +1} (dL/dy in ``loss_slope``): squared (t - y)^2 (the seed's, no 1/2),
+hinge max(0, 1 - t y) (subgradient -t while 1 - t y > 0, as the seed), logistic log(1 + exp(-t y)).
+
+Gradients: ``EXACT`` backpropagation; ``SEED`` the seed's second MLP as written: a ReLU layer's update
+``np.dot(dLdx, layer.gradient()).T`` is (in + 1, 1) and broadcast over the units, so every unit j of a
+hidden layer receives [a, 1]_k * sum_j' dL/dz_j' (the sum over the layer's units of the per-unit
+gradient); the output layer's update and every backward pass are right.
+
+A step draws ``batch`` samples (the order is given, drawn outside the kernels) and applies the mean of
+their gradients: theta -= lr * mean_b dL_b/dtheta, or (train data) x_i -= lr / batch * dL_i/dx_i for each
+sampled i, all taken at the step's starting point. Kernels use numpy's error model: an overflow gives
+inf or NaN, which stops the replica as diverged instead of raising.
+"""
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+SQUARED, HINGE, LOGISTIC = 0, 1, 2
+EXACT, SEED = 0, 1
+
+
+@njit(cache=True, error_model="numpy")
+def loss_value(code, y, t):
+    if code == SQUARED:
+        d = t - y
+        return d * d
+    if code == HINGE:
+        return max(0.0, 1.0 - t * y)
+    m = -t * y  # log(1 + exp(m)), without overflow
+    if m > 0.0:
+        return m + math.log1p(math.exp(-m))
+    return math.log1p(math.exp(m))
+
+
+@njit(cache=True, error_model="numpy")
+def loss_slope(code, y, t):
+    """dL/dy."""
+    if code == SQUARED:
+        return -2.0 * (t - y)
+    if code == HINGE:
+        return -t if 1.0 - t * y > 0.0 else 0.0
+    m = t * y  # -t sigmoid(-t y)
+    if m > 0.0:
+        e = math.exp(-m)
+        return -t * e / (1.0 + e)
+    return -t / (1.0 + math.exp(m))
+
+
+@njit(cache=True, error_model="numpy")
+def act_offsets(sizes):
+    """Where each layer's activations start in one buffer of sum(sizes) values."""
+    out = np.zeros(sizes.shape[0] + 1, np.int64)
+    for l in range(sizes.shape[0]):
+        out[l + 1] = out[l] + sizes[l]
+    return out
+
+
+@njit(cache=True, error_model="numpy")
+def forward(theta, sizes, offs, aoff, act, x):
+    """f(x); ``act`` holds every layer's activations afterwards (the input first). ReLU'(z) = [act > 0]."""
+    L = sizes.shape[0] - 1
+    for i in range(sizes[0]):
+        act[i] = x[i]
+    for l in range(L):
+        nin, nout, base, ain, aout = sizes[l], sizes[l + 1], offs[l], aoff[l], aoff[l + 1]
+        for j in range(nout):
+            z = 0.0
+            for i in range(nin):
+                z += act[ain + i] * theta[base + i * nout + j]
+            z += theta[base + nin * nout + j]
+            act[aout + j] = z if l == L - 1 or z > 0.0 else 0.0
+    return act[aoff[L]]
+
+
+@njit(cache=True, error_model="numpy")
+def backward(theta, sizes, offs, aoff, act, delta, dy, grad, scale, gradient, weights, inputs):
+    """Backpropagate dL/dy from the output. ``weights``: add scale * dL/dtheta to ``grad`` (``gradient``
+    EXACT or SEED); ``inputs``: leave dL/dx in delta[:D]. ``delta`` holds dL/dz of every layer's units."""
+    L = sizes.shape[0] - 1
+    delta[aoff[L]] = dy
+    for l in range(L - 1, -1, -1):
+        nin, nout, base, ain, aout = sizes[l], sizes[l + 1], offs[l], aoff[l], aoff[l + 1]
+        if weights:
+            if gradient == SEED and l < L - 1:  # the seed's ReLU layer: one column, broadcast over the units
+                for i in range(nin + 1):
+                    a = act[ain + i] if i < nin else 1.0
+                    s = 0.0
+                    for j in range(nout):
+                        s += delta[aout + j] * a
+                    for j in range(nout):
+                        grad[base + i * nout + j] += scale * s
+            else:
+                for i in range(nin + 1):
+                    a = act[ain + i] if i < nin else 1.0
+                    for j in range(nout):
+                        grad[base + i * nout + j] += scale * (a * delta[aout + j])
+        if l > 0 or inputs:
+            for i in range(nin):
+                s = 0.0
+                for j in range(nout):
+                    s += theta[base + i * nout + j] * delta[aout + j]
+                delta[ain + i] = s if l == 0 or act[ain + i] > 0.0 else 0.0
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def run_replica(theta, X, t, order, frame_steps, sizes, offs, loss, gradient, train_data, lr, batch, step0,
+                snap_theta, snap_x, loss_train, slot0):
+    """Advance one replica through the frames of a block, snapshot after each frame.
+
+    ``theta`` (P,) and ``X`` (n, D) are this replica's (X moves when ``train_data``); ``order`` holds the
+    block's sample indices, ``batch`` a step. Returns -1, or the global step whose batch loss was not finite.
+    """
+    P, D = theta.shape[0], X.shape[1]
+    aoff = act_offsets(sizes)
+    act = np.empty(aoff[-1])
+    delta = np.empty(aoff[-1])
+    grad = np.zeros(P)
+    dx = np.empty((batch, D))
+    inv = 1.0 / batch
+    i = 0
+    for f in range(frame_steps.shape[0]):
+        total = 0.0
+        for _ in range(frame_steps[f]):
+            step_loss = 0.0
+            if train_data:
+                for b in range(batch):
+                    k = order[i * batch + b]
+                    y = forward(theta, sizes, offs, aoff, act, X[k])
+                    step_loss += loss_value(loss, y, t[k])
+                    backward(theta, sizes, offs, aoff, act, delta, loss_slope(loss, y, t[k]), grad, 1.0,
+                             gradient, False, True)
+                    for q in range(D):
+                        dx[b, q] = delta[q]
+                for b in range(batch):
+                    k = order[i * batch + b]
+                    for q in range(D):
+                        X[k, q] -= lr * inv * dx[b, q]
+            else:
+                for p in range(P):
+                    grad[p] = 0.0
+                for b in range(batch):
+                    k = order[i * batch + b]
+                    y = forward(theta, sizes, offs, aoff, act, X[k])
+                    step_loss += loss_value(loss, y, t[k])
+                    backward(theta, sizes, offs, aoff, act, delta, loss_slope(loss, y, t[k]), grad, inv,
+                             gradient, True, False)
+                for p in range(P):
+                    theta[p] -= lr * grad[p]
+            if not math.isfinite(step_loss):
+                return step0 + i + 1
+            total += step_loss * inv
+            i += 1
+        slot = slot0 + f
+        for p in range(P):
+            snap_theta[slot, p] = theta[p]
+        if train_data:
+            for k in range(X.shape[0]):
+                for q in range(D):
+                    snap_x[slot, k, q] = X[k, q]
+        loss_train[slot] = total / frame_steps[f]
+    return -1
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def advance_replica(r, theta, X, t, order, frame_steps, sizes, offs, loss, gradient, train_data, lr, batch, step0,
+                    snap_theta, snap_x, loss_train, slot0, diverged_at):
+    if diverged_at[r] < 0:
+        xr = X[r] if X.shape[0] > 1 else X[0]
+        orr = order[r] if order.shape[0] > 1 else order[0]
+        sx = snap_x[r] if snap_x.shape[0] > 1 else snap_x[0]
+        diverged_at[r] = run_replica(theta[r], xr, t, orr, frame_steps, sizes, offs, loss, gradient, train_data, lr,
+                                     batch, step0, snap_theta[r], sx, loss_train[r], slot0)
+
+
+@njit(cache=True, parallel=True, nogil=True, error_model="numpy")
+def advance(theta, X, t, order, frame_steps, sizes, offs, loss, gradient, train_data, lr, batch, step0,
+            snap_theta, snap_x, loss_train, slot0, diverged_at):
+    """Every live replica through one block of frames, replicas in parallel (each one sequential).
+
+    theta (R, P); X (R or 1, n, D); order (R or 1, steps * batch); snap_theta (R, T, P); snap_x (R, T, n, D)
+    when the data move, else (1, 1, 1, 1) unused; loss_train (R, T)."""
+    for r in prange(theta.shape[0]):
+        advance_replica(r, theta, X, t, order, frame_steps, sizes, offs, loss, gradient, train_data, lr, batch,
+                        step0, snap_theta, snap_x, loss_train, slot0, diverged_at)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def advance_serial(theta, X, t, order, frame_steps, sizes, offs, loss, gradient, train_data, lr, batch, step0,
+                   snap_theta, snap_x, loss_train, slot0, diverged_at):
+    """:func:`advance` on the calling thread: for one replica, where a parallel region only costs."""
+    for r in range(theta.shape[0]):
+        advance_replica(r, theta, X, t, order, frame_steps, sizes, offs, loss, gradient, train_data, lr, batch,
+                        step0, snap_theta, snap_x, loss_train, slot0, diverged_at)
+
+
+@njit(cache=True, error_model="numpy")
+def measure(snap_theta, snap_x, t, sizes, offs, loss, n_first, out_loss, out_first, out_acc, out_margin,
+            out_active):
+    """Over all data at each snapshot: mean loss, the seed's monitor (the loss summed over the first
+    ``n_first`` points), accuracy (t f(x) > 0), margin min t f(x), active hinges #(1 - t f(x) > 0).
+
+    snap_theta (R, T, P); snap_x (R or 1, T or 1, n, D); outputs (R, T), NaN left at NaN snapshots."""
+    R, T = snap_theta.shape[0], snap_theta.shape[1]
+    aoff = act_offsets(sizes)
+    act = np.empty(aoff[-1])
+    n = t.shape[0]
+    for job in range(R * T):
+        r, s = job // T, job % T
+        theta = snap_theta[r, s]
+        if not np.all(np.isfinite(theta)):
+            continue
+        xs = snap_x[r if snap_x.shape[0] > 1 else 0, s if snap_x.shape[1] > 1 else 0]
+        total, first, right, low, active = 0.0, 0.0, 0, np.inf, 0
+        for k in range(n):
+            y = forward(theta, sizes, offs, aoff, act, xs[k])
+            v = loss_value(loss, y, t[k])
+            total += v
+            if k < n_first:
+                first += v
+            m = t[k] * y
+            right += m > 0.0
+            low = min(low, m)
+            active += 1.0 - m > 0.0
+        out_loss[r, s] = total / n
+        out_first[r, s] = first
+        out_acc[r, s] = right / n
+        out_margin[r, s] = low
+        out_active[r, s] = active
+
+
+@njit(cache=True, error_model="numpy")
+def outputs(theta, sizes, offs, x, out):
+    """f at each row of ``x`` (m, D) into ``out`` (m,)."""
+    aoff = act_offsets(sizes)
+    act = np.empty(aoff[-1])
+    for k in range(x.shape[0]):
+        out[k] = forward(theta, sizes, offs, aoff, act, x[k])
+
+
+@njit(cache=True, error_model="numpy")
+def grid_outputs(theta, sizes, offs, xs, ys, rest, out):
+    """f on the grid xs x ys of the plane of the first two coordinates (the others at ``rest``) into
+    ``out`` (len(ys), len(xs)); D = 1: f(xs), the same on every row."""
+    aoff = act_offsets(sizes)
+    act = np.empty(aoff[-1])
+    p = rest.copy()
+    for iy in range(ys.shape[0]):
+        if p.shape[0] > 1:
+            p[1] = ys[iy]
+        for ix in range(xs.shape[0]):
+            p[0] = xs[ix]
+            out[iy, ix] = forward(theta, sizes, offs, aoff, act, p)
+
+
+@njit(cache=True, error_model="numpy")
+def zero_contour(Z, xs, ys, seg):
+    """The zero level of ``Z`` (len(ys), len(xs)) by marching squares: segments into ``seg`` (2 cells, 2, 2);
+    returns their number. Saddles are split by the cell's mean."""
+    k = 0
+    ex = np.empty(4)
+    ey = np.empty(4)
+    for iy in range(Z.shape[0] - 1):
+        for ix in range(Z.shape[1] - 1):
+            v = (Z[iy, ix], Z[iy, ix + 1], Z[iy + 1, ix + 1], Z[iy + 1, ix])
+            cx = (xs[ix], xs[ix + 1], xs[ix + 1], xs[ix])
+            cy = (ys[iy], ys[iy], ys[iy + 1], ys[iy + 1])
+            m = 0
+            for e in range(4):  # edges 0-1, 1-2, 2-3, 3-0
+                a, b = v[e], v[(e + 1) % 4]
+                if (a > 0.0) != (b > 0.0):
+                    s = a / (a - b)
+                    ex[m] = cx[e] + s * (cx[(e + 1) % 4] - cx[e])
+                    ey[m] = cy[e] + s * (cy[(e + 1) % 4] - cy[e])
+                    m += 1
+            if m == 2:
+                seg[k, 0, 0], seg[k, 0, 1], seg[k, 1, 0], seg[k, 1, 1] = ex[0], ey[0], ex[1], ey[1]
+                k += 1
+            elif m == 4:  # a saddle: the centre's sign says which pair of opposite corners is joined
+                joined = (v[0] + v[1] + v[2] + v[3] > 0.0) == (v[0] > 0.0)
+                for h in range(2):
+                    a0, a1 = (2 * h, 2 * h + 1) if joined else ((2 * h + 3) % 4, 2 * h)
+                    seg[k, 0, 0], seg[k, 0, 1], seg[k, 1, 0], seg[k, 1, 1] = ex[a0], ey[a0], ex[a1], ey[a1]
+                    k += 1
+    return k
