@@ -2,7 +2,7 @@
 
 Generated sets are drawn from the stream (data_seed, DATA), so every replica sees the same points;
 the samples a step uses come from (seed + r, ORDER, 0, chunk) (draws with replacement, the seed's) or
-(seed + r, ORDER, 0, epoch) (shuffled epochs), keyed by the global step, so that replica r is the single
+(seed + r, ORDER, 2, epoch) (shuffled epochs), keyed by the global step, so that replica r is the single
 run with seed + r and a continued run draws what the unbroken run would have drawn. The classifier a
 data run fits first draws from (seed + r, ORDER, 1, chunk).
 """
@@ -140,10 +140,11 @@ def order_of(cfg, given, n, replicas):
     if a.ndim != 2 or a.shape[0] not in (1, replicas) or a.shape[1] < need:
         raise UsageError(f"order must hold steps x batch = {need:,} sample indices, or ({replicas}, {need:,}) "
                          f"with replicas; got shape {np.shape(given)}")
-    if a.size and (a.min() < 0 or a.max() >= n):
+    a = a[:, :need]
+    if a.min() < 0 or a.max() >= n:
         bad = int(a.min()) if a.min() < 0 else int(a.max())
         raise UsageError(f"order indices must be in 0..{n - 1} (the data hold {n} points); got {bad}")
-    return np.ascontiguousarray(a[:, :need])
+    return np.ascontiguousarray(a)
 
 
 class Order:

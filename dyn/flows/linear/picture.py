@@ -25,13 +25,22 @@ COLORS = {-1: "#d6336c", 1: "#1c5fb8"}  # the seed's pink and blue, darker so th
 TRAIL_COLORS = {-1: "#f0a6bf", 1: "#9dbde8"}
 
 
-def faint_map():
-    """A diverging map of LEVELS bands blended with white (the seed's alpha 0.3), opaque: a small palette."""
+def faint_colors():
+    """(LEVELS, 4) uint8: a diverging map in LEVELS bands blended with white (the seed's alpha 0.3), opaque,
+    so that the GIF's palette holds every band exactly."""
     from matplotlib import colormaps
-    from matplotlib.colors import ListedColormap
 
     rgb = colormaps["RdBu_r"](np.linspace(0.0, 1.0, LEVELS))[:, :3]
-    return ListedColormap(0.3 * rgb + 0.7)
+    out = np.full((LEVELS, 4), 255, np.uint8)
+    out[:, :3] = np.round(255 * (0.3 * rgb + 0.7))
+    return out
+
+
+def banded(Z, vmax, colors):
+    """The RGBA image (uint8) of the output ``Z``: band k of LEVELS over [-vmax, vmax] (matplotlib's
+    colormapping and normalisation would cost more than the rest of the frame)."""
+    k = np.clip(((Z + vmax) * (LEVELS / (2.0 * vmax))).astype(np.int64), 0, LEVELS - 1)
+    return colors[k]
 
 
 class Field:
@@ -118,14 +127,14 @@ class Picture:
 
     def draw_static(self, ax):
         fig = ax.get_figure()
-        ax.set_position([0.06, 0.1, 0.46, 0.8])
+        ax.set_position([0.05, 0.1, 0.45, 0.8])
         ax.set_xlim(*self.xlim)
         ax.set_ylim(*self.ylim)
         ax.set_aspect("equal", adjustable="box")
         ax.set_xlabel(self.label, fontsize=8)
-        self.image = ax.imshow(self.field.values(self.theta[0]), origin="lower", extent=(*self.xlim, *self.ylim),
-                               cmap=faint_map(), vmin=-self.vmax, vmax=self.vmax, interpolation="nearest",
-                               aspect="auto", zorder=0)
+        self.colors = faint_colors()
+        self.image = ax.imshow(self.rgba(self.theta[0]), origin="lower", extent=(*self.xlim, *self.ylim),
+                               interpolation="nearest", aspect="auto", zorder=0)
         self.contour, = ax.plot(*self.field.contour(), color="k", lw=1.3, zorder=3)
         self.trails, self.dots, self.crossed = {}, {}, {}
         for c in (-1, 1):
@@ -133,8 +142,12 @@ class Picture:
             self.dots[c], = ax.plot([], [], ls="none", marker="o", ms=2.2, mew=0, color=COLORS[c], zorder=4,
                                     label=f"t = {c:+d}")
             self.crossed[c], = ax.plot([], [], ls="none", marker="x", ms=4.0, mew=1.0, color=COLORS[c], zorder=5)
-        self.legend = ax.legend(handles=[self.dots[-1], self.dots[1]], loc="upper left", fontsize=8, markerscale=3)
-        self._draw_losses(fig.add_axes([0.6, 0.1, 0.37, 0.8]))
+        from matplotlib.lines import Line2D
+
+        proxies = [Line2D([], [], ls="none", marker="o", ms=5, mew=0, color=COLORS[c], label=f"t = {c:+d}")
+                   for c in (-1, 1)]  # a legend outside the moving background: drawn once
+        fig.legend(handles=proxies, loc="lower right", bbox_to_anchor=(0.5, 0.0), ncols=2, fontsize=8, frameon=False)
+        self._draw_losses(fig.add_axes([0.63, 0.1, 0.35, 0.8]))
 
     def _draw_losses(self, ax):
         ds, step = self.ds, self.ds.step.values
@@ -162,7 +175,7 @@ class Picture:
         legend then goes above them)."""
         moving = [self.trails[-1], self.trails[1], self.dots[-1], self.dots[1], self.crossed[-1], self.crossed[1],
                   self.cursor]
-        return moving if self.moving else [self.image, self.contour] + moving + [self.legend]
+        return moving if self.moving else [self.image, self.contour] + moving
 
     def update_points(self, i):
         pos = self.xy[i] if self.moving else self.xy
@@ -185,9 +198,12 @@ class Picture:
                         np.ascontiguousarray(self.x[i]), out)
         return out
 
+    def rgba(self, theta):
+        return banded(self.field.values(theta), self.vmax, self.colors)
+
     def update_artists(self, i):
         if not self.moving:
-            self.image.set_data(self.field.values(self.theta[i]))
+            self.image.set_data(self.rgba(self.theta[i]))
             self.contour.set_data(*self.field.contour())
         self.update_points(i)
         s = float(self.ds.step.values[i])
@@ -238,10 +254,15 @@ def plot_panels(ds, axes, replica=0):
     ax.set_xlim(*picture.xlim)
     ax.set_ylim(*picture.ylim)
     ax.set_aspect("equal", adjustable="box")
-    ax.imshow(picture.field.values(picture.theta[last]), origin="lower", extent=(*picture.xlim, *picture.ylim),
-              cmap=faint_map(), vmin=-picture.vmax, vmax=picture.vmax, interpolation="nearest", aspect="auto")
+    ax.imshow(banded(picture.field.values(picture.theta[last]), picture.vmax, faint_colors()), origin="lower",
+              extent=(*picture.xlim, *picture.ylim), interpolation="nearest", aspect="auto")
     ax.plot(*picture.field.contour(), color="k", lw=1.3)
     pos = picture.xy[last] if picture.moving else picture.xy
+    if picture.moving:  # where the points that moved came from
+        moved = np.flatnonzero((picture.xy[0] != pos).any(1))
+        seg = np.full((len(moved), 3, 2), np.nan)
+        seg[:, 0], seg[:, 1] = picture.xy[0][moved], pos[moved]
+        ax.plot(*seg.reshape(-1, 2).T, color="0.55", lw=0.6, label="paths, start to end")
     for c in (-1, 1):
         sel = picture.t == c
         ax.plot(*pos[sel].T, ls="none", marker="o", ms=2.2, mew=0, color=COLORS[c], label=f"t = {c:+d}")
