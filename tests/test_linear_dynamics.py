@@ -83,7 +83,7 @@ def test_seed_mlp_with_its_gradient_equals_the_ported_loop(blobs):
 def grads(theta, sizes, offs, x, t, loss, gradient=kernels.EXACT):
     aoff = kernels.act_offsets(sizes)
     act, delta, g = np.empty(aoff[-1]), np.empty(aoff[-1]), np.zeros(len(theta))
-    y = kernels.forward(theta, sizes, offs, aoff, act, x)
+    y = kernels.forward(theta, sizes, offs, aoff, act, x[None], 0)
     kernels.backward(theta, sizes, offs, aoff, act, delta, kernels.loss_slope(loss, y, t), g, 1.0, gradient,
                      True, True)
     return g, delta[:sizes[0]].copy()
@@ -91,7 +91,7 @@ def grads(theta, sizes, offs, x, t, loss, gradient=kernels.EXACT):
 
 def objective(theta, sizes, offs, x, t, loss):
     aoff = kernels.act_offsets(sizes)
-    return kernels.loss_value(loss, kernels.forward(theta, sizes, offs, aoff, np.empty(aoff[-1]), x), t)
+    return kernels.loss_value(loss, kernels.forward(theta, sizes, offs, aoff, np.empty(aoff[-1]), x[None], 0), t)
 
 
 @pytest.mark.parametrize("loss", [kernels.SQUARED, kernels.LOGISTIC, kernels.HINGE])
