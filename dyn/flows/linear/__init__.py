@@ -15,10 +15,14 @@ def summary(ds):
 
 
 def metrics(ds):
-    """Per-replica summaries a study keeps: final loss, accuracy, margin, active hinges, the seed's monitor."""
+    """Per-replica summaries a study keeps: final loss, accuracy, margin, active hinges and the seed's monitor
+    (NaN for a replica that diverged: it has no final classifier), and ``diverged`` (1 or 0)."""
     from dyn.analysis import final
 
-    return {f"final_{k}": final(ds, k) for k in ("loss", "accuracy", "margin", "active", "seed_monitor")}
+    dead = ds["diverged_at"] >= 0
+    out = {f"final_{k}": final(ds, k).where(~dead) for k in ("loss", "accuracy", "margin", "active", "seed_monitor")}
+    out["diverged"] = dead.astype(float)
+    return out
 
 
 FLOW = Flow(name="linear", config=LinearConfig, prepare=lazy("dyn.flows.linear.job", "prepare"),
