@@ -15,12 +15,14 @@ def summary(ds):
 
 
 def metrics(ds):
-    """Per-replica summaries a study keeps: final loss, accuracy, margin, active hinges and the seed's monitor
+    """Per-replica summaries a study keeps: final loss, accuracy, margin (and
+    margin / |w| for the linear model), active hinges and the seed's monitor
     (NaN for a replica that diverged: it has no final classifier), and ``diverged`` (1 or 0)."""
     from dyn.analysis import final
 
     dead = ds["diverged_at"] >= 0
-    out = {f"final_{k}": final(ds, k).where(~dead) for k in ("loss", "accuracy", "margin", "active", "seed_monitor")}
+    names = ("loss", "accuracy", "margin", "margin_distance", "active", "seed_monitor")
+    out = {f"final_{k}": final(ds, k).where(~dead) for k in names if k in ds}
     out["diverged"] = dead.astype(float)
     return out
 

@@ -24,6 +24,8 @@ VARIABLES = {
     "accuracy": ("share of the data with t f(x) > 0", "1"),
     "margin": ("min_i t_i f(x_i): > 0 when every point is on its side of the boundary f = 0", "1"),
     "active": ("points the hinge still acts on: #(1 - t f(x) > 0)", "1"),
+    "margin_distance": ("linear model: margin / |w|, the signed distance of the worst point to the boundary "
+                        "(comparable between losses, which scale f differently)", "1"),
     "diverged_at": ("first step whose batch loss was not finite, -1 if none", "step"),
     "step": ("SGD steps taken", "step"),
     "samples_seen": ("samples used by the steps so far (steps x batch)", "sample"),
@@ -88,6 +90,9 @@ def to_dataset(cfg, rec, x0, t, sizes, offs, clocks, diverged_at, status, classi
     positions = rec["x"] if moving else x0[None, None]
     for name, values in measured(cfg, theta, positions, t, sizes, offs).items():
         data[name] = (lead, values)
+    if cfg.model == "linear":
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            data["margin_distance"] = (lead, data["margin"][1] / np.linalg.norm(theta[..., :-1], axis=-1))
     coords = {"time": ("time", clocks["time"]), "step": ("time", clocks["step"]),
               "samples_seen": ("time", clocks["samples_seen"]),
               "sample": ("sample", np.arange(len(t))), "dim": ("dim", np.arange(x0.shape[1]))}
