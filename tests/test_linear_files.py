@@ -70,6 +70,16 @@ def test_python_bad_arrays_are_usage_errors():
         assert words in str(err.value), (words, str(err.value))
 
 
+def test_continuing_a_run_with_an_explicit_order_needs_the_next_indices():
+    x, t = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 2.0]]), np.array([1.0, -1.0, 1.0])
+    ds = dyn.simulate("linear", data=x, labels=t, order=np.array([0, 1, 2, 1]), steps=4)
+    with pytest.raises(dyn.UsageError, match="continuing it needs order="):
+        dyn.simulate("linear", init=ds, steps=2)
+    more = dyn.simulate("linear", init=ds, steps=2, order=np.array([2, 2]))
+    whole = dyn.simulate("linear", data=x, labels=t, order=np.array([0, 1, 2, 1, 2, 2]), steps=6)
+    np.testing.assert_array_equal(params_of(more)[0, -1], params_of(whole)[0, -1])
+
+
 def test_bare_command_is_the_seeds_first_run_and_writes_run_and_gif(run_cli, tmp_path):
     code, out, err = run_cli("simulate", "linear", "--steps", "2000", "-q")
     assert code == 0, err

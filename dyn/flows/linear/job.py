@@ -107,6 +107,9 @@ def prepare(cfg, *, init=None, order=None, data=None, labels=None, start=None):
     """The job of config ``cfg``; ``start`` continues a run (see :func:`resume`)."""
     x, t = data_of(cfg, data, labels)
     sizes, offs = layout(x.shape[1], cfg.widths)
+    if start and order is None and cfg.order == "array":
+        raise UsageError("this run used an explicit sample order: continuing it needs order= with the next "
+                         "steps x batch indices")
     given = order_of(cfg, order, len(x), cfg.replicas)
     positions = None if not start else start.get("positions")
     if positions is not None and positions.shape != (cfg.replicas,) + x.shape:
