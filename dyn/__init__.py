@@ -7,9 +7,17 @@
 Heavy modules (numba, xarray, matplotlib) load on first use, so ``import dyn`` is cheap.
 """
 
+import os
 from importlib import import_module
 
+from dyn.engine.kernel_cache import watch as _watch
+
 __version__ = "0.1.0"
+
+# numba's cache of every kernel is keyed to all sources kernels can reach (dyn.engine.kernel_cache):
+# registered before any kernel module is imported, without importing numba.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+_watch(os.path.join(_HERE, "flows"), os.path.join(_HERE, "engine"))
 
 _API = {
     "simulate": "dyn.api",

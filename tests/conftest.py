@@ -5,6 +5,11 @@ import pytest
 # Tests start from an empty numba cache only when CI asks for it; locally the cache makes reruns fast.
 os.environ.setdefault("MPLBACKEND", "Agg")
 
+# tests/cuda run under numba-cuda's simulator, which must be enabled before numba is imported: only in a
+# process started with NUMBA_ENABLE_CUDASIM=1 (tests/test_cuda.py starts one); ignored in the main run
+if os.environ.get("NUMBA_ENABLE_CUDASIM") != "1":
+    collect_ignore_glob = ["cuda/test_*.py"]
+
 
 def one_line_error(err):
     """True when stderr is one ``dyn: error: ...`` line and no traceback."""

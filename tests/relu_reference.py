@@ -47,6 +47,7 @@ def kernel_gradient(init, teacher, x):
     state = [a[None].copy(), np.ascontiguousarray(w.T[None]), b[None].copy()]
     recs = [np.zeros((1, 1, m)), np.zeros((1, 1, m, d)), np.zeros((1, 1, m)), np.zeros((1, 1))]
     one = np.array([1], np.int64)
-    kernels.advance_serial(*state, *(np.asarray(teacher[k], float) for k in "awb"), x[None], np.array([0]),
-                           np.array([len(x)]), one, 1.0, 1.0, 0, *recs, 0, np.array([-1]))
+    kernels.advance_serial(kernels.State(*state), kernels.Consts(*(np.asarray(teacher[k], float) for k in "awb"), 1.0),
+                           kernels.Inputs(x[None], np.array([0]), np.array([len(x)])), one, 0, kernels.Snaps(*recs),
+                           0, np.array([-1]))
     return {"a": a - state[0][0], "w": w - state[1][0].T, "b": b - state[2][0]}

@@ -24,7 +24,7 @@ from dyn.flows.relu import job as relu_job
     (["simulate", "relu", "--width", "abc"], 2, "--width"),
     (["simulate", "nope"], 2, "No such command"),
     (["simulate", "relu", "--from", "missing.nc"], 2, "no such file"),
-    (["simulate", "relu", "--device", "cuda"], 1, "not available yet"),
+    (["simulate", "relu", "--device", "cuda"], 1, "device 'cuda' is not available"),
     (["simulate", "relu", "-o", "no/such/dir/run.nc"], 1, "cannot write"),
     (["info", "missing.nc"], 2, "no such file"),
 ])

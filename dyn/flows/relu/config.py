@@ -10,7 +10,7 @@ from dyn.errors import RunError, UsageError
 
 SCHEDULES = ("seed", "constant")
 SCALINGS = ("seed", "mean-field")
-RNGS = ("default", "notebook")
+RNGS = ("default", "notebook", "counter")
 TEST_LOSSES = ("auto", "exact", "monte-carlo", "none")
 DEVICES = ("auto", "cpu", "cuda")
 EXACT_AUTO_LIMIT = 100_000  # test_loss="auto" is exact while (m + M)**2 <= this
@@ -45,7 +45,8 @@ class ReluConfig(Config):
     replicas: int = replicas_option()
     seed: int = seed_option("Seed of the student and the data.")
     teacher_seed: int = option(0, "Seed of the teacher.", fixed=True)
-    rng: str = option("default", "default, or notebook (seed 002 draw for draw; use --seed 18).", fixed=True)
+    rng: str = option("default", "default, notebook (seed 002 draw for draw; use --seed 18), or counter "
+                      "(Philox4x32-10 keyed by seed, step and sample: the same inputs on every device).", fixed=True)
     test_loss: str = option("auto", "auto, exact, monte-carlo or none.")
     device: str = device_option()
 
@@ -70,8 +71,6 @@ class ReluConfig(Config):
         choice("rng", self.rng, RNGS)
         choice("test_loss", self.test_loss, TEST_LOSSES)
         choice("device", self.device, DEVICES)
-        if self.device == "cuda":
-            raise RunError("device 'cuda' is not available yet: the CUDA backend is a later release; use --device cpu")
         if self.rng == "notebook":
             self._check_notebook()
 

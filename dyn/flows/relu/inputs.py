@@ -30,6 +30,25 @@ class FreshSamples:
         return x
 
 
+class CounterSamples:
+    """x ~ N(0, I_d) from the counter-based generator (:mod:`dyn.engine.counter`): sample j of global step t of
+    replica r is ``normals(seed + r, DATA, 0, t, j, d)``, a pure function of its name, so that any device, any
+    block size and a continued run draw the same numbers."""
+
+    def __init__(self, cfg):
+        self.cfg = cfg
+
+    def block(self, frames, plan):
+        from dyn.engine.counter import normals
+        from dyn.flows.relu.job import frame_clocks
+
+        cfg = self.cfg
+        first = int(frame_clocks(cfg, range(frames.start))[0].sum()) if frames.start else 0
+        step = np.repeat(first + np.arange(len(plan.sizes)), plan.sizes)
+        sample = np.arange(plan.fresh) - np.repeat(plan.starts, plan.sizes)
+        return np.stack([normals(cfg.seed + r, DATA, 0, step, sample, cfg.dim) for r in range(cfg.replicas)])
+
+
 class GivenSamples:
     """The user's samples, consumed in order (batch after batch, frame after frame)."""
 

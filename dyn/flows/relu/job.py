@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from dyn.engine import loop
+from dyn.engine.device import resolve_device
 from dyn.engine.steps import Job
 from dyn.errors import UsageError
 from dyn.flows.relu import kernels
 from dyn.flows.relu.config import ReluConfig, seed_frame_samples
-from dyn.flows.relu.inputs import FreshSamples, GivenSamples, NotebookDraws, TrainingSet
+from dyn.flows.relu.inputs import CounterSamples, FreshSamples, GivenSamples, NotebookDraws, TrainingSet
 from dyn.flows.relu.record import to_dataset
 from dyn.flows.relu.schedule import plan
 from dyn.flows.relu.state import Neurons, as_neurons, draw_students, draw_teacher
@@ -46,6 +48,8 @@ class ReluJob(Job):
         if self.initial:
             self.rec["a"][:, 0], self.rec["w"][:, 0], self.rec["b"][:, 0] = student
         self.scale = float(cfg.width if cfg.scaling == "mean-field" else 1.0)
+        self.device = resolve_device(cfg.device)
+        self.gpu = GpuRun(self) if self.device == "cuda" else None
 
     def plan(self):
         steps, samples = frame_clocks(self.cfg, range(self.frame0, self.frame0 + self.frames))
@@ -59,15 +63,59 @@ class ReluJob(Job):
 
     def advance(self, lo, hi, inputs):
         p, x = inputs
+        if self.gpu is not None:
+            return self.gpu.advance(lo, hi, p, x)
+        t, rec = self.teacher, self.rec
+        loop.advance(kernels, self.replicas)(
+            kernels.State(self.a, self.wt, self.b), self.consts(), kernels.Inputs(x, p.starts, p.sizes),
+            p.frame_steps, self.step_at(lo), kernels.Snaps(rec["a"], rec["w"], rec["b"], rec["loss_train"]),
+            self.slot(lo), self.diverged_at)
+
+    def consts(self):
         t = self.teacher
-        kernel = kernels.advance if self.replicas > 1 else kernels.advance_serial
-        kernel(self.a, self.wt, self.b, t.a, t.w, t.b, x, p.starts, p.sizes, p.frame_steps,
-               self.cfg.lr, self.scale, self.step_at(lo), self.rec["a"], self.rec["w"], self.rec["b"],
-               self.rec["loss_train"], self.slot(lo), self.diverged_at)
+        return kernels.Consts(t.a, t.w, t.b, self.cfg.lr * self.scale)
 
     def finish(self, frames_done, status):
-        return to_dataset(self.cfg, self.records(frames_done), self.teacher, self.clocks(frames_done),
-                          self.diverged_at, status)
+        ds = to_dataset(self.cfg, self.records(frames_done), self.teacher, self.clocks(frames_done),
+                        self.diverged_at, status)
+        ds.attrs["device"] = self.device
+        return ds
+
+
+class GpuRun:
+    """The state of a relu job on the GPU: one launch per block of frames, records copied back per block."""
+
+    def __init__(self, job):
+        from numba import cuda
+
+        from dyn.flows.relu import cuda as gpu
+
+        cfg = job.cfg
+        self.job, self.cuda, self.gpu = job, cuda, gpu
+        self.state = kernels.State(cuda.to_device(job.a), cuda.to_device(job.wt), cuda.to_device(job.b))
+        c = job.consts()
+        self.consts = kernels.Consts(cuda.to_device(c.ta), cuda.to_device(c.tw), cuda.to_device(c.tb), c.lr)
+        self.work = gpu.work_arrays(cfg.replicas, cfg.width, cfg.dim)
+        self.threads = gpu.threads_for(cfg.width)
+
+    def advance(self, lo, hi, p, x):
+        job, cuda = self.job, self.cuda
+        cfg, F = job.cfg, hi - lo
+        snaps = self.gpu.block_snaps(cfg.replicas, F, cfg.width, cfg.dim)
+        diverged = cuda.to_device(job.diverged_at)
+        inputs = kernels.Inputs(cuda.to_device(x), cuda.to_device(p.starts), cuda.to_device(p.sizes))
+        self.gpu.advance_cuda[cfg.replicas, self.threads](self.state, self.consts, inputs, self.work,
+                                                         cuda.to_device(p.frame_steps), job.step_at(lo), snaps, 0,
+                                                         diverged)
+        slot, done = job.slot(lo), diverged.copy_to_host()
+        ends = job.steps[lo + 1:hi + 1]  # a replica that stopped at step N recorded the frames that ended before N
+        keep = [0 if job.diverged_at[r] >= 0 else F if done[r] < 0 else int(np.searchsorted(ends, done[r]))
+                for r in range(cfg.replicas)]
+        for name, rec in zip(("a", "w", "b", "loss_train"), snaps):
+            block = rec.copy_to_host()
+            for r, k in enumerate(keep):
+                job.rec[name][r, slot:slot + k] = block[r, :k]
+        job.diverged_at[:] = done
 
 
 def _inputs_array(inputs, cfg):
@@ -103,7 +151,7 @@ def prepare(cfg, *, init=None, teacher=None, inputs=None, start=None):
     elif cfg.train_size is not None:
         source = TrainingSet(cfg)
     else:
-        source = notebook or FreshSamples(cfg)
+        source = notebook or (CounterSamples(cfg) if cfg.rng == "counter" else FreshSamples(cfg))
     return ReluJob(cfg, student, teacher, source, start=start)
 
 

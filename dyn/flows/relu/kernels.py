@@ -10,8 +10,12 @@ of one sample, for neuron k, with z_k = w_k . x + b_k and e = f(x) - y:
 times the average; ``scale`` is 1 (the seed) or m (mean-field time scale).
 """
 
+from typing import NamedTuple
+
 import numpy as np
-from numba import njit, prange
+from numba import njit
+
+from dyn.engine.loop import define_frame_loop
 
 
 @njit(cache=True)
@@ -47,96 +51,115 @@ def teacher_output(ta, tw, tb, x):
     return y / ta.shape[0]
 
 
-@njit(cache=True, nogil=True)
-def run_replica(a, wt, b, ta, tw, tb, x, starts, sizes, frame_steps, lr, scale, step0,
-                snap_a, snap_w, snap_b, snap_loss, slot0):
-    """Advance one replica through the frames of a block; snapshot after each frame.
+class State(NamedTuple):
+    """The students: ``a`` (replica, neuron), ``wt`` (replica, dim, neuron), ``b`` (replica, neuron)."""
 
-    ``x`` (n, d) holds the block's inputs; step s uses rows starts[s] : starts[s] + sizes[s].
-    Returns -1, or the global step whose loss was not finite (the replica stops there).
-    """
+    a: np.ndarray
+    wt: np.ndarray
+    b: np.ndarray
+
+
+class Consts(NamedTuple):
+    """The teacher (``ta`` (M,), ``tw`` (M, d), ``tb`` (M,)) and the step size ``lr * scale``."""
+
+    ta: np.ndarray
+    tw: np.ndarray
+    tb: np.ndarray
+    lr: float
+
+
+class Inputs(NamedTuple):
+    """A block's samples ``x`` (replica or 1, n, d); step s uses rows starts[s] : starts[s] + sizes[s]."""
+
+    x: np.ndarray
+    starts: np.ndarray
+    sizes: np.ndarray
+
+
+class Snaps(NamedTuple):
+    """Records (replica, time, ...): a, w (neuron, dim), b, and the frame's mean minibatch loss."""
+
+    a: np.ndarray
+    w: np.ndarray
+    b: np.ndarray
+    loss: np.ndarray
+
+
+class Work(NamedTuple):
+    z: np.ndarray
+    ga: np.ndarray
+    gb: np.ndarray
+    gw: np.ndarray
+
+
+@njit(cache=True)
+def replica(states, inputs, snaps, r):
+    x = inputs.x[r] if inputs.x.shape[0] > 1 else inputs.x[0]
+    return (State(states.a[r], states.wt[r], states.b[r]), Inputs(x, inputs.starts, inputs.sizes),
+            Snaps(snaps.a[r], snaps.w[r], snaps.b[r], snaps.loss[r]))
+
+
+@njit(cache=True)
+def scratch(state, consts, inputs):
+    m = state.a.shape[0]
+    return Work(np.empty(m), np.empty(m), np.empty(m), np.empty((state.wt.shape[0], m)))
+
+
+@njit(cache=True, error_model="numpy")
+def step(state, consts, inputs, work, s):
+    """One minibatch step: the batch's mean gradient, then the update; returns the batch's mean loss."""
+    a, wt, b = state
+    z, ga, gb, gw = work
+    ta, tw, tb, lr = consts
+    x = inputs.x
     m = a.shape[0]
     d = wt.shape[0]
-    z = np.empty(m)
-    ga = np.empty(m)
-    gb = np.empty(m)
-    gw = np.empty((d, m))
     inv_m = 1.0 / m
-    s = 0
-    for f in range(frame_steps.shape[0]):
-        frame_loss = 0.0
-        for _ in range(frame_steps[f]):
-            ga[:] = 0.0
-            gb[:] = 0.0
-            gw[:, :] = 0.0
-            loss = 0.0
-            n = sizes[s]
-            for i in range(starts[s], starts[s] + n):
-                xi = x[i]
-                for k in range(m):
-                    z[k] = b[k]
-                for q in range(d):
-                    xq = xi[q]
-                    for k in range(m):
-                        z[k] += wt[q, k] * xq
-                err = student_output(a, z) * inv_m - teacher_output(ta, tw, tb, xi)
-                loss += 0.5 * err * err
-                c = inv_m * err
-                for k in range(m):
-                    ga[k] += c * relu(z[k])
-                    gb[k] += c * (a[k] * drelu(z[k]))
-                for q in range(d):
-                    xq = xi[q]
-                    for k in range(m):
-                        gw[q, k] += c * (a[k] * drelu(z[k])) * xq
-            loss /= n
-            if not np.isfinite(loss):
-                return step0 + s + 1
-            frame_loss += loss
-            step = lr * scale / n
-            for k in range(m):
-                a[k] -= step * ga[k]
-                b[k] -= step * gb[k]
-            for q in range(d):
-                for k in range(m):
-                    wt[q, k] -= step * gw[q, k]
-            s += 1
-        slot = slot0 + f
+    ga[:] = 0.0
+    gb[:] = 0.0
+    gw[:, :] = 0.0
+    loss = 0.0
+    n = inputs.sizes[s]
+    for i in range(inputs.starts[s], inputs.starts[s] + n):
+        xi = x[i]
         for k in range(m):
-            snap_a[slot, k] = a[k]
-            snap_b[slot, k] = b[k]
-            for q in range(d):
-                snap_w[slot, k, q] = wt[q, k]
-        snap_loss[slot] = frame_loss / frame_steps[f]
-    return -1
+            z[k] = b[k]
+        for q in range(d):
+            xq = xi[q]
+            for k in range(m):
+                z[k] += wt[q, k] * xq
+        err = student_output(a, z) * inv_m - teacher_output(ta, tw, tb, xi)
+        loss += 0.5 * err * err
+        c = inv_m * err
+        for k in range(m):
+            ga[k] += c * relu(z[k])
+            gb[k] += c * (a[k] * drelu(z[k]))
+        for q in range(d):
+            xq = xi[q]
+            for k in range(m):
+                gw[q, k] += c * (a[k] * drelu(z[k])) * xq
+    loss /= n
+    if not np.isfinite(loss):
+        return loss
+    h = lr / n
+    for k in range(m):
+        a[k] -= h * ga[k]
+        b[k] -= h * gb[k]
+    for q in range(d):
+        for k in range(m):
+            wt[q, k] -= h * gw[q, k]
+    return loss
 
 
-@njit(cache=True, nogil=True)
-def advance_replica(r, a, wt, b, ta, tw, tb, x, starts, sizes, frame_steps, lr, scale, step0,
-                    snap_a, snap_w, snap_b, snap_loss, slot0, diverged_at):
-    if diverged_at[r] < 0:
-        xr = x[r] if x.shape[0] > 1 else x[0]
-        diverged_at[r] = run_replica(a[r], wt[r], b[r], ta, tw, tb, xr, starts, sizes, frame_steps, lr, scale,
-                                     step0, snap_a[r], snap_w[r], snap_b[r], snap_loss[r], slot0)
+@njit(cache=True)
+def snapshot(state, consts, work, snaps, slot, loss):
+    a, wt, b = state
+    for k in range(a.shape[0]):
+        snaps.a[slot, k] = a[k]
+        snaps.b[slot, k] = b[k]
+        for q in range(wt.shape[0]):
+            snaps.w[slot, k, q] = wt[q, k]
+    snaps.loss[slot] = loss
 
 
-@njit(cache=True, parallel=True, nogil=True)
-def advance(a, wt, b, ta, tw, tb, x, starts, sizes, frame_steps, lr, scale, step0,
-            snap_a, snap_w, snap_b, snap_loss, slot0, diverged_at):
-    """Advance every live replica (``diverged_at[r] < 0``) through one block of frames.
-
-    ``x`` is (R, n, d), or (1, n, d) for inputs shared by every replica. Replicas run in parallel;
-    each one's arithmetic is sequential, so results do not depend on the thread count.
-    """
-    for r in prange(a.shape[0]):
-        advance_replica(r, a, wt, b, ta, tw, tb, x, starts, sizes, frame_steps, lr, scale, step0,
-                        snap_a, snap_w, snap_b, snap_loss, slot0, diverged_at)
-
-
-@njit(cache=True, nogil=True)
-def advance_serial(a, wt, b, ta, tw, tb, x, starts, sizes, frame_steps, lr, scale, step0,
-                   snap_a, snap_w, snap_b, snap_loss, slot0, diverged_at):
-    """:func:`advance` on the calling thread: for one replica, where a parallel region only costs."""
-    for r in range(a.shape[0]):
-        advance_replica(r, a, wt, b, ta, tw, tb, x, starts, sizes, frame_steps, lr, scale, step0,
-                        snap_a, snap_w, snap_b, snap_loss, slot0, diverged_at)
+define_frame_loop(globals())

@@ -126,7 +126,7 @@ class SomConfig(Config):
         choice("weights_init", self.weights_init, WEIGHTS_INITS)
         choice("device", self.device, DEVICES)
         if self.device == "cuda":
-            raise RunError("device 'cuda' is not available yet: the CUDA backend is a later release; use --device cpu")
+            raise RunError("device 'cuda' is not available yet for the som flow (no CUDA kernels; relu has them): use --device cpu or auto")
         if self.toroidal and self.topology == "hexagonal" and self.cols % 2:
             raise UsageError("a toroidal hexagonal map needs an even number of cols (the row offsets alternate)")
         if not isinstance(self.data, str) or not self.data:

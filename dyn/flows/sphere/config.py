@@ -102,4 +102,4 @@ class SphereConfig(Config):
         if self.objective != "angular" and self.vectors < 2:
             raise UsageError(f"the {self.objective} energy needs at least 2 vectors, got {self.vectors}")
         if self.device == "cuda":
-            raise RunError("device 'cuda' is not available yet: the CUDA backend is a later release; use --device cpu")
+            raise RunError("device 'cuda' is not available yet for the sphere flow (no CUDA kernels; relu has them): use --device cpu or auto")

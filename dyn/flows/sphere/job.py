@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from dyn.engine import loop
 from dyn.engine.steps import StepJob, snapshot_count
 from dyn.errors import UsageError
 from dyn.flows.sphere import kernels
@@ -49,11 +50,12 @@ class SphereJob(StepJob):
 
     def advance(self, lo, hi, frame_steps):
         cfg = self.cfg
-        kernel = kernels.advance if self.replicas > 1 else kernels.advance_serial
         step0 = self.step_at(lo)
-        kernel(self.w, self.x, self.v, self.acc, frame_steps, self.obj, self.op, cfg.k, cfg.s, self.grad,
-               self.rule, cfg.accumulate, cfg.lr, cfg.momentum, step0, self.loss_iter, step0 - self.step_at(0),
-               self.rec["w"], self.rec["norm_before"], self.slot(lo), self.diverged_at)
+        consts = kernels.Consts(self.obj, self.op, cfg.k, cfg.s, self.grad, self.rule, cfg.accumulate, cfg.lr,
+                                cfg.momentum)
+        loop.advance(kernels, self.replicas)(
+            kernels.State(self.w, self.v, self.acc), consts, kernels.Inputs(self.x, self.loss_iter, step0 - self.step_at(0)),
+            frame_steps, step0, kernels.Snaps(self.rec["w"], self.rec["norm_before"]), self.slot(lo), self.diverged_at)
 
     def finish(self, frames_done, status):
         done = self.step_at(frames_done) - self.step_at(0)

@@ -25,9 +25,12 @@ projected onto the tangent space at the current point).
 """
 
 import math
+from typing import NamedTuple
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
+
+from dyn.engine.loop import define_frame_loop
 
 ANGULAR, RIESZ, MHE = 0, 1, 2
 COSINE, LINEAR, SIGMOID = 0, 1, 2
@@ -279,70 +282,97 @@ def step_vector(w, src, v, rule, lr, mu):
     return n
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def run_replica(w, x, v, acc, frame_steps, obj, op, k, s, grad, rule, accumulate, lr, mu, step0,
-                loss_iter, iter0, snap_w, snap_norm, slot0):
-    """Advance one replica through the frames of a block, snapshot after each frame.
+class State(NamedTuple):
+    """The vectors ``w`` (replica, vector, dim), the momentum buffers ``v`` and the gradient sums ``acc``."""
 
-    Returns -1, or the global step whose objective was not finite (the replica stops there).
-    """
+    w: np.ndarray
+    v: np.ndarray
+    acc: np.ndarray
+
+
+class Consts(NamedTuple):
+    """The objective (codes as the module's constants, k, s), step rule, accumulation, lr, momentum."""
+
+    obj: int
+    op: int
+    k: float
+    s: float
+    grad: int
+    rule: int
+    accumulate: bool
+    lr: float
+    mu: float
+
+
+class Inputs(NamedTuple):
+    """The data ``x`` (replica or 1, sample, dim), the per-step losses ``loss_iter`` (replica, steps of the run)
+    and ``iter0``: the index there of the block's first step."""
+
+    x: np.ndarray
+    loss_iter: np.ndarray
+    iter0: int
+
+
+class Snaps(NamedTuple):
+    w: np.ndarray
+    norm: np.ndarray
+
+
+class Work(NamedTuple):
+    g: np.ndarray
+    u: np.ndarray
+    p: np.ndarray
+    xtw: np.ndarray
+    xn: np.ndarray
+    norms: np.ndarray
+
+
+@njit(cache=True)
+def replica(states, inputs, snaps, r):
+    x = inputs.x[r] if inputs.x.shape[0] > 1 else inputs.x[0]
+    return (State(states.w[r], states.v[r], states.acc[r]), Inputs(x, inputs.loss_iter[r:r + 1], inputs.iter0),
+            Snaps(snaps.w[r], snaps.norm[r]))
+
+
+@njit(cache=True, error_model="numpy")
+def scratch(state, consts, inputs):
+    M, d = state.w.shape
+    N = inputs.x.shape[0]
+    return Work(np.empty((M, d)), np.empty((M, d)), np.empty((N, d)), np.empty((N, M)), row_norms(inputs.x),
+                np.empty(M))
+
+
+@njit(cache=True, error_model="numpy")
+def step(state, c, inputs, work, i):
+    """One step of every vector; the objective where the gradient was taken (stored in ``loss_iter``)."""
+    w, v, acc = state
+    g = work.g
     M, d = w.shape
-    N = x.shape[0]
-    g = np.empty((M, d))
-    u = np.empty((M, d))
-    p = np.empty((N, d))
-    xtw = np.empty((N, M))
-    xn = row_norms(x)
-    norms = np.empty(M)
-    i = 0
-    for f in range(frame_steps.shape[0]):
-        for _ in range(frame_steps[f]):
-            loss = objective(w, x, xn, obj, op, k, s, grad, g, u, p, xtw)
-            if not np.isfinite(loss):
-                return step0 + i + 1
-            loss_iter[iter0 + i] = loss
-            src = g
-            if accumulate:
-                for j in range(M):
-                    for q in range(d):
-                        acc[j, q] += g[j, q]
-                src = acc
-            for j in range(M):
-                norms[j] = step_vector(w[j], src[j], v[j], rule, lr, mu)
-            i += 1
-        slot = slot0 + f
+    loss = objective(w, inputs.x, work.xn, c.obj, c.op, c.k, c.s, c.grad, g, work.u, work.p, work.xtw)
+    if not np.isfinite(loss):
+        return loss
+    inputs.loss_iter[0, inputs.iter0 + i] = loss
+    src = g
+    if c.accumulate:
         for j in range(M):
-            snap_norm[slot, j] = norms[j]
             for q in range(d):
-                snap_w[slot, j, q] = w[j, q]
-    return -1
+                acc[j, q] += g[j, q]
+        src = acc
+    for j in range(M):
+        work.norms[j] = step_vector(w[j], src[j], v[j], c.rule, c.lr, c.mu)
+    return loss
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def advance_replica(r, w, x, v, acc, frame_steps, obj, op, k, s, grad, rule, accumulate, lr, mu, step0,
-                    loss_iter, iter0, snap_w, snap_norm, slot0, diverged_at):
-    if diverged_at[r] < 0:
-        xr = x[r] if x.shape[0] > 1 else x[0]
-        diverged_at[r] = run_replica(w[r], xr, v[r], acc[r], frame_steps, obj, op, k, s, grad, rule, accumulate,
-                                     lr, mu, step0, loss_iter[r], iter0, snap_w[r], snap_norm[r], slot0)
+@njit(cache=True)
+def snapshot(state, consts, work, snaps, slot, loss):
+    M, d = state.w.shape
+    for j in range(M):
+        snaps.norm[slot, j] = work.norms[j]
+        for q in range(d):
+            snaps.w[slot, j, q] = state.w[j, q]
 
 
-@njit(cache=True, parallel=True, nogil=True, error_model="numpy")
-def advance(w, x, v, acc, frame_steps, obj, op, k, s, grad, rule, accumulate, lr, mu, step0,
-            loss_iter, iter0, snap_w, snap_norm, slot0, diverged_at):
-    """Every live replica through one block of frames, replicas in parallel (each one sequential)."""
-    for r in prange(w.shape[0]):
-        advance_replica(r, w, x, v, acc, frame_steps, obj, op, k, s, grad, rule, accumulate, lr, mu, step0,
-                        loss_iter, iter0, snap_w, snap_norm, slot0, diverged_at)
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def advance_serial(w, x, v, acc, frame_steps, obj, op, k, s, grad, rule, accumulate, lr, mu, step0,
-                   loss_iter, iter0, snap_w, snap_norm, slot0, diverged_at):
-    """:func:`advance` on the calling thread: for one replica, where a parallel region only costs."""
-    for r in range(w.shape[0]):
-        advance_replica(r, w, x, v, acc, frame_steps, obj, op, k, s, grad, rule, accumulate, lr, mu, step0,
-                        loss_iter, iter0, snap_w, snap_norm, slot0, diverged_at)
+define_frame_loop(globals())
 
 
 @njit(cache=True, error_model="numpy")

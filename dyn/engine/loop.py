@@ -1,0 +1,122 @@
+"""The frame loop, written once: many steps per kernel call, a snapshot after each frame, the NaN guard.
+
+A flow's kernels module defines four jitted functions of its own and then calls
+``define_frame_loop(globals())``, which adds ``advance`` (replicas in parallel) and ``advance_serial``
+(on the calling thread: one replica, where a parallel region only costs) to it:
+
+- ``replica(states, inputs, snaps, r) -> (state, inputs, snaps)``: replica ``r``'s views (its inputs may
+  be shared by every replica);
+- ``scratch(state, consts, inputs) -> work``: the replica's work arrays, allocated once per call;
+- ``step(state, consts, inputs, work, s) -> loss``: one optimisation step in place, the ``s``-th of the
+  block (0-based: the block's inputs say where it starts); the loss at the parameters the step took its
+  gradient at;
+- ``snapshot(state, consts, work, snaps, slot, loss)``: write the state into record ``slot``; ``loss`` is the
+  mean loss over the frame's steps.
+
+``states``, ``consts``, ``inputs``, ``snaps`` are NamedTuples of arrays (and scalars), so that kernel
+signatures are short and named. The generated kernels take
+``(states, consts, inputs, frame_steps, step0, snaps, slot0, diverged_at)``: ``frame_steps`` (frames,) steps
+of each frame of the block, ``step0`` the global step before it, ``slot0`` the record slot of its first
+frame; a live replica (``diverged_at[r] < 0``) whose loss is not finite stops at that step, which is stored
+in ``diverged_at[r]`` (its records keep NaN from there on). Replicas are independent and each one's
+arithmetic is sequential, so results do not depend on the thread count.
+
+On a GPU (:func:`define_cuda_frame_loop`) the same loop runs as one launch per block of frames, one CUDA
+block a replica; a flow's CUDA module (``cuda.py``, imported only for ``device="cuda"``) writes its step
+with the threads over particles and calls the same scalar helpers as its CPU kernels.
+
+The loop is compiled in the flow's module (``exec`` of this source under the module's file name), so that it
+calls the flow's functions as globals: numba inlines and caches them as if written there. Its cache is
+keyed to every kernel source (:mod:`dyn.engine.jitcache`), this file included.
+"""
+
+SOURCE = '''
+@_njit(cache=True, nogil=True, error_model="numpy")
+def _run_frames(state, consts, inputs, work, frame_steps, step0, snaps, slot0):
+    s = 0
+    for f in range(frame_steps.shape[0]):
+        total = 0.0
+        for _ in range(frame_steps[f]):
+            loss = step(state, consts, inputs, work, s)
+            if not _isfinite(loss):
+                return step0 + s + 1
+            total += loss
+            s += 1
+        snapshot(state, consts, work, snaps, slot0 + f, total / frame_steps[f])
+    return -1
+
+
+@_njit(cache=True, nogil=True, error_model="numpy")
+def _advance_replica(r, states, consts, inputs, frame_steps, step0, snaps, slot0, diverged_at):
+    if diverged_at[r] < 0:
+        state, inp, snap = replica(states, inputs, snaps, r)
+        work = scratch(state, consts, inp)
+        diverged_at[r] = _run_frames(state, consts, inp, work, frame_steps, step0, snap, slot0)
+
+
+@_njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def advance(states, consts, inputs, frame_steps, step0, snaps, slot0, diverged_at):
+    """Every live replica through one block of frames, replicas in parallel (each one sequential)."""
+    for r in _prange(diverged_at.shape[0]):
+        _advance_replica(r, states, consts, inputs, frame_steps, step0, snaps, slot0, diverged_at)
+
+
+@_njit(cache=True, nogil=True, error_model="numpy")
+def advance_serial(states, consts, inputs, frame_steps, step0, snaps, slot0, diverged_at):
+    """advance on the calling thread: for one replica, where a parallel region only costs."""
+    for r in range(diverged_at.shape[0]):
+        _advance_replica(r, states, consts, inputs, frame_steps, step0, snaps, slot0, diverged_at)
+'''
+
+
+CUDA_SOURCE = '''
+@_cuda.jit
+def advance_cuda(states, consts, inputs, work, frame_steps, step0, snaps, slot0, diverged_at):
+    """Every live replica through one block of frames: one CUDA block a replica, its threads over particles."""
+    r = _cuda.blockIdx.x
+    if diverged_at[r] >= 0:
+        return
+    shared = _cuda.shared.array(SHARED, _float64)
+    s = 0
+    for f in range(frame_steps.shape[0]):
+        total = 0.0
+        for _ in range(frame_steps[f]):
+            loss = step_cuda(r, states, consts, inputs, work, shared, s)  # the same value in every thread
+            if not _isfinite(loss):
+                if _cuda.threadIdx.x == 0:
+                    diverged_at[r] = step0 + s + 1
+                return
+            total += loss
+            s += 1
+        snapshot_cuda(r, states, snaps, f, total / frame_steps[f])
+        _cuda.syncthreads()
+'''
+
+
+def define_frame_loop(namespace):
+    """Add ``advance`` and ``advance_serial`` to a kernels module's ``namespace`` (its ``globals()``)."""
+    from math import isfinite
+
+    from numba import njit, prange
+
+    namespace.update(_njit=njit, _prange=prange, _isfinite=isfinite)
+    exec(compile(SOURCE, namespace["__file__"], "exec"), namespace)
+
+
+def define_cuda_frame_loop(namespace):
+    """Add ``advance_cuda`` to a flow's CUDA module from its ``step_cuda(r, states, consts, inputs, work,
+    shared, s) -> loss`` (every thread of block ``r`` takes part; the loss is the same in all of them),
+    ``snapshot_cuda(r, states, snaps, f, loss)`` (into the block's record ``f``) and ``SHARED`` (float64s of
+    shared memory a block uses). Records of a launch go to the host once per block of frames."""
+    from math import isfinite
+
+    import numpy as np
+    from numba import cuda
+
+    namespace.update(_cuda=cuda, _float64=np.float64, _isfinite=isfinite)
+    exec(compile(CUDA_SOURCE, namespace["__file__"], "exec"), namespace)
+
+
+def advance(kernels, replicas):
+    """The kernel a job calls: ``kernels.advance``, or its serial twin for a single replica."""
+    return kernels.advance if replicas > 1 else kernels.advance_serial

@@ -1,0 +1,119 @@
+"""CUDA kernels of the relu flow (numba-cuda; imported only for ``device="cuda"``).
+
+One CUDA block a replica, its threads over the student's neurons (neuron k on thread k mod T). A sample's
+student output is summed in shared memory in a fixed order (each thread's neurons in order, then the
+threads in order by thread 0), so a run is reproducible; it differs from the CPU's sum only by rounding.
+The per-neuron math is the CPU kernels' scalar helpers (:func:`relu`, :func:`drelu`), and the frame loop
+is the engine's (:func:`dyn.engine.loop.define_cuda_frame_loop`). State, inputs and work arrays are the
+CPU kernels' NamedTuples, holding device arrays.
+"""
+
+import numpy as np
+from numba import cuda
+
+from dyn.engine.loop import define_cuda_frame_loop
+from dyn.flows.relu.kernels import drelu, relu
+
+THREADS = 128  # at most this many threads a block
+ERR, LOSS = THREADS, THREADS + 1  # shared slots: the sample's error, the batch's summed loss
+SHARED = THREADS + 2
+
+
+def threads_for(width):
+    """Threads a block for a student of ``width`` neurons."""
+    return max(1, min(THREADS, int(width)))
+
+
+@cuda.jit(device=True)
+def step_cuda(r, states, consts, inputs, work, shared, s):
+    t = cuda.threadIdx.x
+    T = cuda.blockDim.x
+    a, wt, b = states.a[r], states.wt[r], states.b[r]
+    x = inputs.x[r] if inputs.x.shape[0] > 1 else inputs.x[0]
+    z, ga, gb, gw = work.z[r], work.ga[r], work.gb[r], work.gw[r]
+    ta, tw, tb = consts.ta, consts.tw, consts.tb
+    m, d, M = a.shape[0], wt.shape[0], ta.shape[0]
+    inv_m = 1.0 / m
+    for k in range(t, m, T):
+        ga[k] = 0.0
+        gb[k] = 0.0
+        for q in range(d):
+            gw[q, k] = 0.0
+    if t == 0:
+        shared[LOSS] = 0.0
+    n = inputs.sizes[s]
+    for i in range(inputs.starts[s], inputs.starts[s] + n):
+        part = 0.0
+        for k in range(t, m, T):
+            zk = b[k]
+            for q in range(d):
+                zk += wt[q, k] * x[i, q]
+            z[k] = zk
+            part += a[k] * relu(zk)
+        shared[t] = part
+        cuda.syncthreads()
+        if t == 0:
+            f = 0.0
+            for j in range(T):
+                f += shared[j]
+            y = 0.0
+            for j in range(M):
+                u = tb[j]
+                for q in range(d):
+                    u += tw[j, q] * x[i, q]
+                y += ta[j] * relu(u)
+            err = f * inv_m - y / M
+            shared[ERR] = err
+            shared[LOSS] += 0.5 * err * err
+        cuda.syncthreads()
+        c = inv_m * shared[ERR]
+        for k in range(t, m, T):
+            ga[k] += c * relu(z[k])
+            g = c * (a[k] * drelu(z[k]))
+            gb[k] += g
+            for q in range(d):
+                gw[q, k] += g * x[i, q]
+    loss = shared[LOSS] / n
+    cuda.syncthreads()  # every thread has read the loss before thread 0 resets it
+    if loss - loss == 0.0:  # finite: take the step
+        h = consts.lr / n
+        for k in range(t, m, T):
+            a[k] -= h * ga[k]
+            b[k] -= h * gb[k]
+            for q in range(d):
+                wt[q, k] -= h * gw[q, k]
+    return loss
+
+
+@cuda.jit(device=True)
+def snapshot_cuda(r, states, snaps, f, loss):
+    t = cuda.threadIdx.x
+    a, wt, b = states.a[r], states.wt[r], states.b[r]
+    for k in range(t, a.shape[0], cuda.blockDim.x):
+        snaps.a[r, f, k] = a[k]
+        snaps.b[r, f, k] = b[k]
+        for q in range(wt.shape[0]):
+            snaps.w[r, f, k, q] = wt[q, k]
+    if t == 0:
+        snaps.loss[r, f] = loss
+
+
+define_cuda_frame_loop(globals())
+
+
+def work_arrays(replicas, width, dim):
+    """The device work arrays (z, ga, gb, gw) of ``replicas`` students."""
+    from dyn.flows.relu.kernels import Work
+
+    R, m, d = replicas, width, dim
+    return Work(cuda.device_array((R, m)), cuda.device_array((R, m)), cuda.device_array((R, m)),
+                cuda.device_array((R, d, m)))
+
+
+def block_snaps(replicas, frames, width, dim):
+    """Device records of one block of frames."""
+    from dyn.flows.relu.kernels import Snaps
+
+    R, F, m, d = replicas, frames, width, dim
+    return Snaps(cuda.device_array((R, F, m)), cuda.device_array((R, F, m, d)), cuda.device_array((R, F, m)),
+                 cuda.device_array((R, F)))

@@ -1,0 +1,63 @@
+"""Under the CUDA simulator: the relu flow's CUDA kernels against its CPU kernels on the same inputs."""
+
+import numpy as np
+import pytest
+from numba import config
+
+import dyn
+
+assert config.ENABLE_CUDASIM, "run these tests with NUMBA_ENABLE_CUDASIM=1 (tests/test_cuda.py does)"
+# the simulator runs a kernel's arithmetic as numpy scalars, which warn where a diverging run overflows
+pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
+
+SMALL = dict(width=5, dim=3, teacher_width=3, schedule="constant", batch=4, steps_per_frame=3, frames=4,
+             test_loss="none", radius=0.5, lr=0.3)
+
+
+def both(**options):
+    return [dyn.simulate("relu", device=device, **{**SMALL, **options}) for device in ("cpu", "cuda")]
+
+
+def assert_same_run(cpu, gpu, tol=1e-12):
+    assert cpu.attrs["device"] == "cpu" and gpu.attrs["device"] == "cuda"
+    for name in ("a", "w", "b", "loss_train"):
+        np.testing.assert_allclose(gpu[name].values, cpu[name].values, rtol=tol, atol=tol, equal_nan=True)
+    np.testing.assert_array_equal(gpu["diverged_at"].values, cpu["diverged_at"].values)
+
+
+def test_cuda_equals_cpu_on_given_inputs():
+    x = np.random.default_rng(1).standard_normal((2, 4 * 3 * 4, 3))  # replicas x (frames * steps * batch) x dim
+    cpu, gpu = both(replicas=2, inputs=x)
+    assert_same_run(cpu, gpu)
+    assert np.abs(cpu["a"].values[-1] - cpu["a"].values[0]).max() > 1e-3  # the run moved
+
+
+def test_cuda_equals_cpu_on_drawn_inputs_and_mean_field_scaling():
+    cpu, gpu = both(replicas=3, scaling="mean-field", seed=4)
+    assert_same_run(cpu, gpu)
+
+
+def test_cuda_on_the_seed_schedule():
+    cpu, gpu = both(width=7, frames=2, schedule="seed", batch=50)
+    assert_same_run(cpu, gpu)
+
+
+def test_cuda_with_more_neurons_than_threads():
+    from dyn.flows.relu.cuda import THREADS, threads_for
+
+    width = THREADS + 3  # threads 0, 1, 2 hold two neurons each
+    assert threads_for(width) == THREADS
+    cpu, gpu = both(width=width, frames=1, steps_per_frame=2, batch=2, dim=2)
+    assert_same_run(cpu, gpu)
+
+
+def test_cuda_divergence_stops_a_replica_where_the_cpu_does():
+    cpu, gpu = both(replicas=2, lr=1e6, frames=3)
+    assert (cpu["diverged_at"].values >= 0).any()
+    assert_same_run(cpu, gpu)
+    assert gpu.attrs["status"] == cpu.attrs["status"]
+
+
+def test_cuda_equals_cpu_with_the_counter_generator():
+    cpu, gpu = both(replicas=2, rng="counter", schedule="seed", frames=2, batch=40)
+    assert_same_run(cpu, gpu)

@@ -1,0 +1,75 @@
+"""The device choice, and the CUDA tests that need a process of their own: the simulator suite
+(tests/cuda, under NUMBA_ENABLE_CUDASIM=1) and a compile of the helpers for a real GPU."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dyn.engine import device
+from dyn.errors import RunError, UsageError
+
+TESTS = Path(__file__).resolve().parent
+needs_numba_cuda = pytest.mark.skipif(not device.cuda_installed(), reason="numba-cuda is not installed")
+
+
+def _run(args, **env):
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, cwd=TESTS.parent,
+                          env={**os.environ, **env}, timeout=900)
+
+
+@needs_numba_cuda
+def test_cuda_simulator_suite():
+    proc = _run(["-m", "pytest", "-q", "-p", "no:cacheprovider", str(TESTS / "cuda")], NUMBA_ENABLE_CUDASIM="1")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    assert re.search(r"\b\d+ passed", out) and not re.search(r"skipped|failed|error", out), out[-3000:]
+
+
+@needs_numba_cuda
+def test_helpers_compile_for_a_gpu():
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
+    proc = subprocess.run([sys.executable, str(TESTS / "cuda" / "compile_ptx.py")], capture_output=True, text=True,
+                          cwd=TESTS.parent, env=env, timeout=900)
+    if proc.returncode == 3:
+        pytest.skip(proc.stdout.strip())
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+
+
+def test_cpu_paths_never_import_numba_cuda():
+    code = ("import sys; from dyn.engine.device import resolve_device; from dyn.engine.counter import normals; "
+            "assert resolve_device('cpu') == 'cpu'; normals(0, 3, 0, 0, 0, 2); "
+            "print(sorted(m for m in sys.modules if m.startswith(('numba_cuda', 'numba.cuda', 'cuda'))))")
+    proc = _run(["-c", code])
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
+
+
+def test_resolve_device_follows_availability():
+    assert device.resolve_device("cpu") == "cpu"
+    available = device.cuda_available()
+    assert device.resolve_device("auto") == ("cuda" if available else "cpu")
+    if available:
+        assert device.resolve_device("cuda") == "cuda"
+    else:
+        with pytest.raises(RunError):
+            device.resolve_device("cuda")
+
+
+@pytest.mark.parametrize("installed, hint", [(True, "no CUDA GPU"), (False, "pip install 'dyn[cuda]'")])
+def test_cuda_without_a_gpu_is_one_line_and_exit_1(monkeypatch, installed, hint):
+    monkeypatch.setattr(device, "cuda_installed", lambda: installed)
+    monkeypatch.setattr(device, "cuda_available", lambda: False)
+    assert device.resolve_device("auto") == "cpu"
+    with pytest.raises(RunError) as err:
+        device.resolve_device("cuda")
+    assert err.value.exit_code == 1 and hint in str(err.value) and "\n" not in str(err.value)
+
+
+def test_unknown_device_is_a_usage_error():
+    with pytest.raises(UsageError, match="choose one of: auto, cpu, cuda") as err:
+        device.resolve_device("gpu")
+    assert err.value.exit_code == 2

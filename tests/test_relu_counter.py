@@ -1,0 +1,47 @@
+"""rng="counter": the relu flow's fresh samples from the counter-based generator (dyn.engine.counter)."""
+
+import numpy as np
+
+import dyn
+from dyn.engine.counter import normals
+from dyn.engine.streams import DATA
+from dyn.flows.relu.config import ReluConfig
+from dyn.flows.relu.inputs import CounterSamples
+from dyn.flows.relu.schedule import plan
+
+SMALL = dict(width=6, frames=12, test_loss="none", rng="counter")
+
+
+def test_counter_samples_are_named_by_seed_step_and_sample():
+    cfg = ReluConfig(rng="counter", seed=3, replicas=2, dim=2)
+    p = plan(cfg, range(2, 4))  # frames 2 and 3 of the seed's schedule: 200 + 300 samples in batches of 20
+    x = CounterSamples(cfg).block(range(2, 4), p)
+    first = sum(-(-100 * int(np.log(10 + 10 * i)) // 20) for i in range(2))  # steps of frames 0 and 1
+    assert x.shape == (2, p.fresh, 2)
+    s = 7  # the 8th step of the block: its samples are rows starts[s]:starts[s] + sizes[s]
+    rows = x[1, p.starts[s]:p.starts[s] + p.sizes[s]]
+    np.testing.assert_array_equal(rows, normals(4, DATA, 0, first + s, np.arange(p.sizes[s]), 2))
+    assert abs(x.mean()) < 0.1 and abs(x.var() - 1) < 0.1
+
+
+def test_counter_replica_is_the_single_run_with_seed_plus_r():
+    both = dyn.simulate("relu", replicas=3, seed=5, **SMALL)
+    one = dyn.simulate("relu", seed=7, **SMALL)
+    np.testing.assert_array_equal(both["w"].isel(replica=2).values, one["w"].values)
+
+
+def test_counter_run_continued_in_parts_is_the_unbroken_run():
+    whole = dyn.simulate("relu", **SMALL)
+    part = dyn.simulate("relu", **{**SMALL, "frames": 5})
+    more = dyn.simulate("relu", init=part, frames=7)
+    np.testing.assert_array_equal(more["w"].isel(time=-1).values, whole["w"].isel(time=-1).values)
+    assert int(more.step[-1]) == int(whole.step[-1])
+
+
+def test_counter_and_default_streams_differ_but_both_learn():
+    counter = dyn.simulate("relu", width=20, frames=200, test_loss="exact", rng="counter")
+    default = dyn.simulate("relu", width=20, frames=200, test_loss="exact")
+    assert not np.array_equal(counter["w"].values, default["w"].values)
+    for ds in (counter, default):
+        loss = ds["loss_test"].values
+        assert loss[-1] < 0.2 * loss[0]
