@@ -231,3 +231,32 @@ def test_batch_is_the_mean_gradient_of_its_samples():
             g += -2 * (t[k] - theta @ a) * a / 2
         theta = theta - 0.1 * g
         np.testing.assert_allclose(params_of(ds)[0, step + 1], theta, rtol=1e-14)
+
+
+@pytest.mark.parametrize("train_data", [False, True])
+@pytest.mark.parametrize("loss", [kernels.SQUARED, kernels.HINGE, kernels.LOGISTIC])
+def test_the_linear_models_own_step_equals_the_network_step(train_data, loss):
+    """The linear model runs dyn.flows.linear.fast's step; the network step, with L = 1, does the same arithmetic."""
+    from dyn.engine import loop
+    from dyn.flows.linear import fast
+
+    rng = np.random.default_rng(3)
+    x, t = rng.standard_normal((50, 3)), rng.choice([-1.0, 1.0], 50)
+    sizes, offs = layout(3, [1])
+    order = rng.integers(0, 50, (2, 3 * 400))
+    theta0 = rng.standard_normal((2, 4))
+    out = []
+    for module in (kernels, fast):
+        theta, X = theta0.copy(), np.repeat(x[None], 2, 0) if train_data else x[None].copy()
+        snaps = kernels.Snaps(np.full((2, 4, 4), np.nan), np.full((2, 4, 50, 3), np.nan) if train_data else
+                              np.zeros((1, 1, 1, 1)), np.full((2, 4), np.nan))
+        loop.advance(module, 2)(kernels.State(theta, X), kernels.Consts(sizes, offs, loss, kernels.EXACT, train_data,
+                                                                        0.05, 3),
+                                kernels.Inputs(order, t), np.array([100, 100, 100, 100]), 0, snaps, 0,
+                                np.full(2, -1))
+        out.append((theta, X, snaps))
+    (a, Xa, sa), (b, Xb, sb) = out
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(Xa, Xb)
+    np.testing.assert_array_equal(sa.loss_train, sb.loss_train)
+    assert not np.array_equal(a, theta0) or not np.array_equal(Xa[0], x)  # something moved

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from dyn.engine import loop
 from dyn.engine.steps import StepJob, frame_steps, snapshot_count
 from dyn.errors import RunError, UsageError
 from dyn.flows.linear import kernels
@@ -13,6 +14,15 @@ from dyn.flows.linear.model import initial, layout, split
 from dyn.flows.linear.record import params_of, to_dataset
 
 FIT_BLOCK = 1 << 20  # steps per kernel call of the classifier's fit
+
+
+def step_module(sizes):
+    """The kernels whose frame loop runs the model: the linear model's own (twice as fast), or the network's."""
+    if len(sizes) == 2:
+        from dyn.flows.linear import fast
+
+        return fast
+    return kernels
 
 
 def codes(cfg):
@@ -70,10 +80,11 @@ class LinearJob(StepJob):
 
     def advance(self, lo, hi, order):
         cfg = self.cfg
-        kernel = kernels.advance if self.replicas > 1 else kernels.advance_serial
-        kernel(self.theta, self.X, self.t, order, self.block_steps(lo, hi), self.sizes, self.offs, self.loss_code,
-               self.grad_code, self.moving, cfg.lr, cfg.batch, self.step_at(lo), self.rec["theta"], self.snap_x,
-               self.rec["loss_train"], self.slot(lo), self.diverged_at)
+        consts = kernels.Consts(self.sizes, self.offs, self.loss_code, self.grad_code, self.moving, cfg.lr, cfg.batch)
+        loop.advance(step_module(self.sizes), self.replicas)(
+            kernels.State(self.theta, self.X), consts, kernels.Inputs(order, self.t), self.block_steps(lo, hi),
+            self.step_at(lo), kernels.Snaps(self.rec["theta"], self.snap_x, self.rec["loss_train"]), self.slot(lo),
+            self.diverged_at)
 
     def finish(self, frames_done, status):
         return to_dataset(self.cfg, self.records(frames_done), self.x0, self.t, self.sizes, self.offs,
@@ -90,11 +101,12 @@ def fit_classifier(cfg, x, t, theta):
     diverged = np.full(R, -1, np.int64)
     snap, lt = np.full((R, 1, P), np.nan), np.full((R, 1), np.nan)
     done = 0
+    consts = kernels.Consts(sizes, offs, loss, grad, False, cfg.fit_lr, 1)
+    state, snaps = kernels.State(theta, np.ascontiguousarray(x[None])), kernels.Snaps(snap, np.zeros((1, 1, 1, 1)), lt)
     while done < cfg.fit_steps and (diverged < 0).all():
         k = min(FIT_BLOCK, cfg.fit_steps - done)
-        kernels.advance_serial(theta, np.ascontiguousarray(x[None]), t, order.block(done, k), np.array([k], np.int64),
-                               sizes, offs, loss, grad, False, cfg.fit_lr, 1, done, snap, np.zeros((1, 1, 1, 1)), lt,
-                               0, diverged)
+        loop.advance(step_module(sizes), R)(state, consts, kernels.Inputs(order.block(done, k), t), np.array([k], np.int64), done,
+                                 snaps, 0, diverged)
         done += k
     if (diverged >= 0).any():
         raise RunError(f"the classifier's fit diverged at step {int(diverged.max())}: lower fit_lr "

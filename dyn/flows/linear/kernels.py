@@ -17,15 +17,20 @@ gradient); the output layer's update and every backward pass are right.
 A step draws ``batch`` samples (the order is given, drawn outside the kernels) and applies the mean of
 their gradients: theta -= lr * mean_b dL_b/dtheta, or (train data) x_i -= lr / batch * dL_i/dx_i for each
 sampled i, all taken at the step's starting point. Kernels use numpy's error model: an overflow gives
-inf or NaN, which stops the replica as diverged instead of raising. The per-step helpers are inlined
-(``inline="always"``) and take rows as (X, k): a call that passes a dozen arrays, or a view such as X[k],
-costs reference counting that is several times a linear model's whole step (80 ns against 16 ns).
+inf or NaN, which stops the replica as diverged instead of raising. The frame loop is the engine's
+(:mod:`dyn.engine.loop`) around :func:`step`; the linear model runs it around its own step
+(:mod:`dyn.flows.linear.fast`). The per-step helpers are inlined (``inline="always"``) and take rows as
+(X, k): a real call that passes a dozen arrays, or a view such as X[k], costs reference counting that is
+several times a linear model's whole step.
 """
 
 import math
+from typing import NamedTuple
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
+
+from dyn.engine.loop import define_frame_loop
 
 SQUARED, HINGE, LOGISTIC = 0, 1, 2
 EXACT, SEED = 0, 1
@@ -124,125 +129,125 @@ def linear_output(theta, X, k):
     return z + theta[D]
 
 
-@njit(cache=True, error_model="numpy", inline="always")
-def step_weights(theta, X, t, order, i, batch, sizes, offs, aoff, act, delta, grad, loss, gradient, lr):
-    """One SGD step on the weights with the samples order[i * batch:(i + 1) * batch]; returns the batch's summed loss."""
-    P, inv, total = theta.shape[0], 1.0 / batch, 0.0
-    for p in range(P):
-        grad[p] = 0.0
-    linear = sizes.shape[0] == 2
-    for b in range(batch):
-        k = order[i * batch + b]
-        if linear:
-            y = linear_output(theta, X, k)
-            s = loss_slope(loss, y, t[k])
-            for q in range(P - 1):
-                grad[q] += inv * (X[k, q] * s)
-            grad[P - 1] += inv * s
-        else:
-            y = forward(theta, sizes, offs, aoff, act, X, k)
-            backward(theta, sizes, offs, aoff, act, delta, loss_slope(loss, y, t[k]), grad, inv, gradient, True, False)
-        total += loss_value(loss, y, t[k])
-    for p in range(P):
-        theta[p] -= lr * grad[p]
-    return total
+class State(NamedTuple):
+    """The parameters ``theta`` (replica, P) and the points ``X`` (replica, n, D) when they move, else (1, n, D)."""
+
+    theta: np.ndarray
+    X: np.ndarray
+
+
+class Consts(NamedTuple):
+    """The model's layout (``sizes``, ``offs``), loss and gradient codes, what moves, lr, samples a step."""
+
+    sizes: np.ndarray
+    offs: np.ndarray
+    loss: int
+    gradient: int
+    train_data: bool
+    lr: float
+    batch: int
+
+
+class Inputs(NamedTuple):
+    """The block's sample indices ``order`` (replica or 1, steps * batch) and the labels ``t`` (n,)."""
+
+    order: np.ndarray
+    t: np.ndarray
+
+
+class Snaps(NamedTuple):
+    """Records (replica, time, ...): ``theta``, the points ``x`` (a (1, 1, 1, 1) placeholder when they do not
+    move) and ``loss_train``."""
+
+    theta: np.ndarray
+    x: np.ndarray
+    loss_train: np.ndarray
+
+
+class Work(NamedTuple):
+    aoff: np.ndarray
+    act: np.ndarray
+    delta: np.ndarray
+    grad: np.ndarray
+    dx: np.ndarray
+
+
+@njit(cache=True)
+def replica(states, inputs, snaps, r):
+    X = states.X[r] if states.X.shape[0] > 1 else states.X[0]
+    order = inputs.order[r] if inputs.order.shape[0] > 1 else inputs.order[0]
+    x = snaps.x[r] if snaps.x.shape[0] > 1 else snaps.x[0]
+    return State(states.theta[r], X), Inputs(order, inputs.t), Snaps(snaps.theta[r], x, snaps.loss_train[r])
+
+
+@njit(cache=True, error_model="numpy")
+def scratch(state, consts, inputs):
+    aoff = act_offsets(consts.sizes)
+    return Work(aoff, np.empty(aoff[-1]), np.empty(aoff[-1]), np.zeros(state.theta.shape[0]),
+                np.empty((consts.batch, state.X.shape[1])))
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def step_data(theta, X, t, order, i, batch, sizes, offs, aoff, act, delta, dx, loss, lr):
-    """One SGD step on the sampled points, x_k -= lr / batch * dL_k/dx_k, every gradient taken before any point
-    moves; returns the batch's summed loss."""
-    D, inv, total = X.shape[1], 1.0 / batch, 0.0
-    linear = sizes.shape[0] == 2
-    for b in range(batch):
-        k = order[i * batch + b]
-        if linear:
-            y = linear_output(theta, X, k)
-            s = loss_slope(loss, y, t[k])
-            for q in range(D):
-                dx[b, q] = theta[q] * s
-        else:
-            y = forward(theta, sizes, offs, aoff, act, X, k)
-            backward(theta, sizes, offs, aoff, act, delta, loss_slope(loss, y, t[k]), theta, 1.0, EXACT, False, True)
-            for q in range(D):
-                dx[b, q] = delta[q]
-        total += loss_value(loss, y, t[k])
-    for b in range(batch):
-        k = order[i * batch + b]
-        for q in range(D):
-            X[k, q] -= lr * inv * dx[b, q]
-    return total
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def run_replica(theta, X, t, order, frame_steps, sizes, offs, loss, gradient, train_data, lr, batch, step0,
-                snap_theta, snap_x, loss_train, slot0):
-    """Advance one replica through the frames of a block, snapshot after each frame.
-
-    ``theta`` (P,) and ``X`` (n, D) are this replica's (X moves when ``train_data``); ``order`` holds the
-    block's sample indices, ``batch`` a step. Returns -1, or the global step whose batch loss was not finite.
-    """
+def step(state, c, inputs, work, i):
+    """SGD step ``i`` of the block on the samples order[i * batch:(i + 1) * batch], on the weights
+    (theta -= lr * mean gradient) or on the sampled points (x_k -= lr / batch * dL_k/dx_k, every gradient taken
+    before any point moves); returns the batch's mean loss. Any network, the linear model included
+    (:mod:`dyn.flows.linear.fast` has the linear model's own, twice as fast)."""
+    theta, X = state
+    order, t = inputs
+    sizes, offs, loss, gradient, train_data, lr, batch = c
+    aoff, act, delta, grad, dx = work
     P, D = theta.shape[0], X.shape[1]
-    aoff = act_offsets(sizes)
-    act = np.empty(aoff[-1])
-    delta = np.empty(aoff[-1])
-    grad = np.zeros(P)
-    dx = np.empty((batch, D))
-    inv = 1.0 / batch
-    i = 0
-    for f in range(frame_steps.shape[0]):
-        total = 0.0
-        for _ in range(frame_steps[f]):
-            if train_data:
-                step_loss = step_data(theta, X, t, order, i, batch, sizes, offs, aoff, act, delta, dx, loss, lr)
-            else:
-                step_loss = step_weights(theta, X, t, order, i, batch, sizes, offs, aoff, act, delta, grad, loss,
-                                         gradient, lr)
-            if not math.isfinite(step_loss):
-                return step0 + i + 1
-            total += step_loss * inv
-            i += 1
-        slot = slot0 + f
+    inv, total = 1.0 / batch, 0.0
+    linear = sizes.shape[0] == 2
+    if not train_data:
         for p in range(P):
-            snap_theta[slot, p] = theta[p]
-        if train_data:
-            for k in range(X.shape[0]):
+            grad[p] = 0.0
+    for b in range(batch):
+        k = order[i * batch + b]
+        if linear:
+            y = linear_output(theta, X, k)
+        else:
+            y = forward(theta, sizes, offs, aoff, act, X, k)
+        s = loss_slope(loss, y, t[k])
+        total += loss_value(loss, y, t[k])
+        if linear:
+            if train_data:
                 for q in range(D):
-                    snap_x[slot, k, q] = X[k, q]
-        loss_train[slot] = total / frame_steps[f]
-    return -1
+                    dx[b, q] = theta[q] * s
+            else:
+                for q in range(D):
+                    grad[q] += inv * (X[k, q] * s)
+                grad[D] += inv * s
+        else:
+            backward(theta, sizes, offs, aoff, act, delta, s, grad, inv, gradient, not train_data, train_data)
+            if train_data:
+                for q in range(D):
+                    dx[b, q] = delta[q]
+    if train_data:
+        for b in range(batch):
+            k = order[i * batch + b]
+            for q in range(D):
+                X[k, q] -= lr * inv * dx[b, q]
+    else:
+        for p in range(P):
+            theta[p] -= lr * grad[p]
+    return total * inv
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def advance_replica(r, theta, X, t, order, frame_steps, sizes, offs, loss, gradient, train_data, lr, batch, step0,
-                    snap_theta, snap_x, loss_train, slot0, diverged_at):
-    if diverged_at[r] < 0:
-        xr = X[r] if X.shape[0] > 1 else X[0]
-        orr = order[r] if order.shape[0] > 1 else order[0]
-        sx = snap_x[r] if snap_x.shape[0] > 1 else snap_x[0]
-        diverged_at[r] = run_replica(theta[r], xr, t, orr, frame_steps, sizes, offs, loss, gradient, train_data, lr,
-                                     batch, step0, snap_theta[r], sx, loss_train[r], slot0)
+@njit(cache=True)
+def snapshot(state, c, work, snaps, slot, loss):
+    theta, X = state
+    for p in range(theta.shape[0]):
+        snaps.theta[slot, p] = theta[p]
+    if c.train_data:
+        for k in range(X.shape[0]):
+            for q in range(X.shape[1]):
+                snaps.x[slot, k, q] = X[k, q]
+    snaps.loss_train[slot] = loss
 
 
-@njit(cache=True, parallel=True, nogil=True, error_model="numpy")
-def advance(theta, X, t, order, frame_steps, sizes, offs, loss, gradient, train_data, lr, batch, step0,
-            snap_theta, snap_x, loss_train, slot0, diverged_at):
-    """Every live replica through one block of frames, replicas in parallel (each one sequential).
-
-    theta (R, P); X (R or 1, n, D); order (R or 1, steps * batch); snap_theta (R, T, P); snap_x (R, T, n, D)
-    when the data move, else (1, 1, 1, 1) unused; loss_train (R, T)."""
-    for r in prange(theta.shape[0]):
-        advance_replica(r, theta, X, t, order, frame_steps, sizes, offs, loss, gradient, train_data, lr, batch,
-                        step0, snap_theta, snap_x, loss_train, slot0, diverged_at)
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def advance_serial(theta, X, t, order, frame_steps, sizes, offs, loss, gradient, train_data, lr, batch, step0,
-                   snap_theta, snap_x, loss_train, slot0, diverged_at):
-    """:func:`advance` on the calling thread: for one replica, where a parallel region only costs."""
-    for r in range(theta.shape[0]):
-        advance_replica(r, theta, X, t, order, frame_steps, sizes, offs, loss, gradient, train_data, lr, batch,
-                        step0, snap_theta, snap_x, loss_train, slot0, diverged_at)
+define_frame_loop(globals())
 
 
 @njit(cache=True, error_model="numpy")
