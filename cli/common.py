@@ -2,11 +2,60 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from pathlib import Path
 
 import typer
+
+
+def check_output(path, what, suffixes):
+    """Refuse (UsageError), before any work, an output that is a folder or whose suffix is not one of ``suffixes``."""
+    from dyn.errors import UsageError
+
+    if path.is_dir() or path.name in ("", ".", ".."):
+        raise UsageError(f"{what} {str(path)!r} is a folder: name a file ({' or '.join(suffixes)})")
+    if path.suffix.lower() not in suffixes:
+        raise UsageError(f"{what} {path}: the name must end in {' or '.join(suffixes)}")
+
+
+def check_outputs(output, gif_path):
+    """The run's file and its animation, checked before the run: suffixes, folders, one path each."""
+    from dyn.errors import UsageError
+
+    check_output(output, "-o", (".nc",))
+    if gif_path is not None:
+        check_output(gif_path, "--gif", (".gif", ".mp4"))
+        if os.path.abspath(output) == os.path.abspath(gif_path) or \
+                (output.exists() and gif_path.exists() and os.path.samefile(output, gif_path)):
+            raise UsageError(f"-o and --gif are the same file ({output}): give them different names")
+
+
+@contextlib.contextmanager
+def held_signals(what):
+    """Hold SIGINT/SIGTERM/SIGHUP back until ``what`` is done (a write of seconds is worth finishing);
+    a second signal aborts it (KeyboardInterrupt). Yields a list that holds the signals received."""
+    import signal
+    import threading
+
+    from dyn.engine.runner import STOP_SIGNALS
+
+    hits, old = [], {}
+
+    def handler(signum, frame):
+        hits.append(signal.Signals(signum).name)
+        if len(hits) > 1:
+            raise KeyboardInterrupt
+        typer.echo(f"dyn: {hits[0]}: finishing {what} first (interrupt again to abort it)", err=True)
+
+    if threading.current_thread() is threading.main_thread():
+        old = {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS if signal.getsignal(sig) is not signal.SIG_IGN}
+    try:
+        yield hits
+    finally:
+        for sig, previous in old.items():
+            signal.signal(sig, previous)
 
 
 def check_writable(*paths):
@@ -22,57 +71,55 @@ def check_writable(*paths):
             raise RunError(f"cannot write {path}: permission denied")
 
 
-def join(before, more, source):
-    """The run ``before`` followed by its continuation ``more``: one file, as the run now stands.
-
-    Snapshots are joined along ``time`` and per-step logs along ``iteration``; what has no time
-    (``diverged_at``, optimiser buffers) and the attrs (status, wall time) are the continuation's;
-    the config is the continuation's with ``frames``/``steps`` counting the whole run.
-    """
-    import json
-
-    import xarray as xr
-
-    logs = [k for k in before.data_vars if "iteration" in before[k].dims]  # per-step logs: their own dim
-    ds = xr.concat([run.drop_dims("iteration", errors="ignore") for run in (before, more)], dim="time",
-                   data_vars="minimal", coords="minimal", compat="override", combine_attrs="override")
-    for name, var in more.data_vars.items():
-        if "time" not in var.dims and "iteration" not in var.dims:
-            ds[name] = var
-    if logs:
-        ds = ds.assign(xr.concat([before[logs], more[logs]], dim="iteration"))
-    config = json.loads(more.attrs["config"])
-    config.update({k: v for k, v in (("frames", int(ds.time[-1])), ("steps", int(ds.step[-1]))) if k in config})
-    ds.attrs = {**before.attrs, **more.attrs, "config": json.dumps(config, sort_keys=True),
-                "continues": f"{source}: {before.attrs.get('status')} at step {int(before.step[-1])}"}
-    return ds
-
-
 def simulate_and_write(flow, options, *, source, output, gif, quiet):
-    """Simulate (or continue ``source``), write the run and its animation; return the exit status."""
+    """Simulate (or continue ``source``), write the run and its animation; return the exit status.
+
+    Signals (SIGINT, SIGTERM, SIGHUP; exit 130 whichever): before the run nothing is written; during it
+    the engine stops at the next block and the frames so far are written (``interrupted at step N``);
+    during the NetCDF write the write is finished first (a second signal aborts it, leaving the old file);
+    during the animation the run's file is kept and the animation is not written.
+    """
     import dyn
+    from dyn.errors import Interrupted
     from dyn.io.netcdf import load, save
 
+    check_output(output, "-o", (".nc",))
     gif_path = None if gif is False else Path(gif) if gif else output.with_suffix(".gif")
+    check_outputs(output, gif_path)
     check_writable(output, gif_path)
     options = {k: v for k, v in options.items() if v is not None}
-    if source is not None:
-        before = load(source)
-        more = dyn.simulate(flow, init=before, progress=not quiet, **options)
-        ds = join(before, more, source)
-    else:
-        ds = dyn.simulate(flow, progress=not quiet, **options)
+    try:
+        if source is not None:
+            before = load(source)
+            more = dyn.simulate(flow, init=before, progress=not quiet, **options)
+            ds = dyn.join(before, more, source=source)
+        else:
+            ds = dyn.simulate(flow, progress=not quiet, **options)
+    except KeyboardInterrupt:
+        raise Interrupted("interrupted before the run had started: nothing written") from None
     ds.attrs["command"] = " ".join(["dyn"] + sys.argv[1:])
-    save(ds, output)
+    try:
+        with held_signals(f"writing {output}") as held:
+            save(ds, output)
+    except KeyboardInterrupt:
+        raise Interrupted(f"interrupted while writing {output}: not written (an old {output.name} is unchanged)") \
+            from None
+    interrupted = bool(ds.attrs["interrupted"] or held)
     written = [str(output)]
-    if gif_path is not None and not ds.attrs["interrupted"]:
+    if gif_path is not None and not interrupted:
         from dyn.render.animate import animate
 
-        animate(ds, gif_path, progress=not quiet)
+        try:
+            animate(ds, gif_path, progress=not quiet)
+        except KeyboardInterrupt:
+            raise Interrupted(f"interrupted while rendering {gif_path}: wrote {output}, no animation "
+                              f"(dyn animate {output} renders it)") from None
         written.append(str(gif_path))
     summary = dyn.flows.get_flow(flow).summary
     line = f"{ds.attrs['status']}: {summary(ds)}; {ds.attrs['wall_time']:.2f} s; wrote {', '.join(written)}"
+    if held and not ds.attrs["interrupted"]:
+        line += f" (then interrupted by {held[0]}: no animation)" if gif_path is not None else f" ({held[0]})"
     typer.echo(line)
-    if ds.attrs["interrupted"]:
+    if interrupted:
         return 130
     return 1 if ds.attrs["status"].startswith("diverged") else 0

@@ -16,7 +16,10 @@ import numbers
 from dyn.errors import RunError, UsageError
 
 
-def integer(name, value, minimum=None):
+INT64_MAX = 2**63 - 1  # every count and seed goes into numpy/numba int64 arrays
+
+
+def integer(name, value, minimum=None, maximum=INT64_MAX):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         if isinstance(value, float) and value.is_integer():
             value = int(value)
@@ -25,7 +28,16 @@ def integer(name, value, minimum=None):
     value = int(value)
     if minimum is not None and value < minimum:
         raise UsageError(f"{name} must be >= {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise UsageError(f"{name} must be at most {maximum:,}, got {value:,}")
     return value
+
+
+def check_seeds(seed, replicas):
+    """Replica r runs with seed + r, stored as an int64 coordinate: the last seed must fit."""
+    if seed + replicas - 1 > INT64_MAX:
+        raise UsageError(f"seed + replicas - 1 must be at most {INT64_MAX:,} (replica r runs with seed + r, an "
+                         f"int64), got {seed:,} + {replicas:,} - 1")
 
 
 def real(name, value, positive=False):
@@ -79,6 +91,8 @@ class Config:
 
     def __post_init__(self):
         self.validate()
+        if isinstance(getattr(self, "seed", None), int) and isinstance(getattr(self, "replicas", None), int):
+            check_seeds(self.seed, self.replicas)
 
     def validate(self):  # pragma: no cover - overridden
         pass

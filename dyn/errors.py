@@ -17,3 +17,9 @@ class RunError(DynError, RuntimeError):
     """The run could not complete: corrupt file content, unwritable output, no CUDA, out of memory."""
 
     exit_code = 1
+
+
+class Interrupted(DynError):
+    """The user stopped the command (SIGINT, SIGTERM, SIGHUP); the message says what was kept."""
+
+    exit_code = 130

@@ -50,7 +50,7 @@ def dask_client():
 
     with dask.config.set({"distributed.scheduler.worker-saturation": 1.0,
                           "distributed.scheduler.allowed-failures": 1}):  # a task that kills 2 workers fails
-        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
+        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0",
                                silence_logs=logging.CRITICAL)
         client = Client(cluster)
     yield client

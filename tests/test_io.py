@@ -1,5 +1,7 @@
 """Runs on disk: round trip, atomic replacement, clear errors on bad files."""
 
+import errno
+
 import numpy as np
 import pytest
 import xarray as xr
@@ -22,16 +24,23 @@ def test_round_trip_is_identical(small_run, tmp_path):
         assert back[name].attrs["description"] and "units" in back[name].attrs, name
 
 
-def test_failed_write_leaves_the_old_file(small_run, tmp_path, monkeypatch):
+@pytest.mark.parametrize("in_memory", [True, False])
+def test_failed_write_leaves_the_old_file(small_run, tmp_path, monkeypatch, in_memory):
+    """A write that fails half way (the file image written to disk, or HDF5 writing directly when the image
+    would not fit in memory) leaves the old file and no temporary."""
     path = tmp_path / "run.nc"
     path.write_bytes(b"precious")
 
-    def boom(self, *args, **kwargs):
-        open(args[0], "wb").write(b"half")
-        raise OSError("disk full")
+    def half_then_full(target, *args, **kwargs):
+        open(target, "wb").write(b"half")
+        raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(xr.Dataset, "to_netcdf", boom)
-    with pytest.raises(dyn.RunError, match="cannot write"):
+    if in_memory:
+        monkeypatch.setattr(netcdf, "write_bytes", half_then_full)
+    else:
+        monkeypatch.setattr(netcdf, "_memory_allows", lambda nbytes: False)
+        monkeypatch.setattr(xr.Dataset, "to_netcdf", lambda self, target, **kw: half_then_full(target))
+    with pytest.raises(dyn.RunError, match="cannot write .*No space left on device"):
         dyn.save(small_run, path)
     assert path.read_bytes() == b"precious"
     assert [p.name for p in tmp_path.iterdir()] == ["run.nc"]  # no temporary file left behind

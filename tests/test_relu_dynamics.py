@@ -142,14 +142,15 @@ def test_mean_field_scaling_multiplies_the_step_by_width():
 
 def test_given_inputs_too_few_is_a_clear_error():
     init, teacher, x = small_problem(n=30)
-    with pytest.raises(dyn.UsageError, match="inputs hold 30 samples"):
+    with pytest.raises(dyn.UsageError, match="inputs hold 30 rows"):
         dyn.simulate("relu", width=5, teacher_width=3, dim=3, frames=2, init=init, teacher=teacher, inputs=x)
 
 
 @pytest.mark.parametrize("bad, match", [
-    ({"init": {"a": np.zeros(3), "w": np.zeros((3, 2)), "b": np.zeros(3)}}, "expected"),
-    ({"teacher": {"a": np.zeros(4), "w": np.zeros((4, 3)), "b": np.zeros(4)}}, "expected"),
-    ({"inputs": np.zeros((10, 3))}, "inputs must have shape"),
+    # sizes follow from the arrays unless given: given sizes that disagree with them are refused
+    ({"width": 20, "init": {"a": np.zeros(3), "w": np.zeros((3, 2)), "b": np.zeros(3)}}, "expected"),
+    ({"dim": 2, "teacher": {"a": np.zeros(4), "w": np.zeros((4, 3)), "b": np.zeros(4)}}, "expected"),
+    ({"dim": 2, "inputs": np.zeros((10, 3))}, "inputs must have shape"),
     ({"width": 0}, "width must be >= 1"),
     ({"radius": float("inf")}, "radius must be finite"),
     ({"rng": "notebook", "replicas": 2}, "replicas must be 1"),

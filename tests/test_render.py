@@ -36,10 +36,14 @@ def test_seed_style_gif(run, tmp_path):
     assert len(frames) == 12  # the notebook never drew the initial state
     assert frames[0].shape == (600, 1000, 3)
     last = frames[-1]
+    teacher = run.teacher_position.values
     for point in run.position.isel(time=-1).values:
         row, col = pixel_of(run, point, "seed")
         r, g, b = last[row, col]
-        assert b > 150 and r < 100, (point, last[row, col])  # a blue student at its a*w
+        if np.hypot(*(teacher - point).T).min() > 0.1:
+            assert b > 150 and r < 100, (point, last[row, col])  # a blue student at its a*w
+        else:  # under a teacher: the translucent red teacher is drawn above it (purple), never hidden by it
+            assert b > 120 and r > 80, (point, last[row, col])
     # an early position no later point covers is drawn grey in the trail
     final = run.position.isel(time=-1).values
     for point in run.position.isel(time=1).values:

@@ -206,9 +206,9 @@ def test_a_file_without_its_buffer_cannot_be_continued():
     (dict(s=-1), "s must be >= 0"),
     (dict(operator="tanh", objective="angular"), "operator must be one of"),
     (dict(retraction="cayley"), "retraction must be one of"),
-    (dict(init=np.ones((3, 3))), "init must have shape (12, 3)"),
+    (dict(vectors=12, init=np.ones((3, 3))), "init must have shape (12, 3)"),  # given sizes win over init's
     (dict(init=np.zeros((12, 3))), "zero row"),
-    (dict(objective="angular", data=np.ones((4, 3))), "data must have shape (5, 3)"),
+    (dict(objective="angular", samples=5, data=np.ones((4, 3))), "data must have shape (5, 3)"),
     (dict(data=np.ones((5, 3))), "data applies to the angular objective"),
     (dict(vector=3), "did you mean 'vectors'"),
 ])

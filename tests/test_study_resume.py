@@ -1,11 +1,7 @@
 """A study killed (SIGKILL of its process group) or interrupted (SIGINT) mid-way, then restarted."""
 
-import json
 import os
 import signal
-import subprocess
-import sys
-import time
 from collections import Counter
 
 import numpy as np
@@ -13,59 +9,9 @@ import xarray as xr
 
 from dyn.cli.app import main
 from dyn.study import store as st
+from study_procs import SLOW_CELLS, events, group_ends, start, wait_for_done
 
-# tasks of about half a second each (two seeds as replicas): the study lasts long enough to be stopped mid-way
-SPEC = """flow = "relu"
-seeds = 2
-[fixed]
-frames = 10
-schedule = "constant"
-steps_per_frame = 20000
-test_loss = "none"
-[sweep]
-width = [4, 6, 8, 10]
-radius = [0.05, 0.5]
-"""
-CELLS = 16
-
-
-def start(tmp_path, log):
-    (tmp_path / "s.toml").write_text(SPEC)
-    env = dict(os.environ, DYN_STUDY_LOG=str(log))
-    return subprocess.Popen([sys.executable, "-m", "dyn.cli", "study", "run", "s.toml", "-q"], cwd=tmp_path, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
-
-
-def events(log):
-    """(event, cell) pairs of the log: one per seed of each region written there."""
-    out = []
-    for line in log.read_text().splitlines() if log.exists() else []:
-        event, region = line.split(" ", 1)
-        region = json.loads(region)
-        lo, hi = region.pop("seed")
-        key = tuple(sorted((k, v[0]) for k, v in region.items()))
-        out += [(event, key + (("seed", s),)) for s in range(lo, hi)]
-    return out
-
-
-def wait_for_done(log, n, proc, timeout=90):
-    t = time.time()
-    while sum(e == "done" for e, _ in events(log)) < n:
-        assert proc.poll() is None, proc.communicate()
-        assert time.time() - t < timeout, "the study did not progress"
-        time.sleep(0.05)
-
-
-def group_ends(pgid, timeout=20):
-    """True once no process is left in the group (exited workers may linger a moment as zombies)."""
-    t = time.time()
-    while time.time() - t < timeout:
-        try:
-            os.killpg(pgid, 0)
-        except ProcessLookupError:
-            return True
-        time.sleep(0.1)
-    return False
+CELLS = SLOW_CELLS
 
 
 def restart(tmp_path, log, dask_client, monkeypatch, capsys):

@@ -74,7 +74,7 @@ def test_force_keeps_the_old_store_until_the_new_template_is_complete(tmp_path, 
 ])
 def test_a_bad_scheduler_is_one_line_before_anything_runs(tmp_path, monkeypatch, capsys, address, code, words):
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr("dyn.study.run.CONNECT_TIMEOUT", "0.5s")
+    monkeypatch.setattr("dyn.study.cluster.CONNECT_TIMEOUT", "0.5s")
     log = tmp_path / "log"
     monkeypatch.setenv("DYN_STUDY_LOG", str(log))
     write(tmp_path, "[3, 4]")

@@ -11,8 +11,10 @@ A job (built by a flow's ``prepare``) exposes:
 - ``finish(frames_done, status)``: the xarray Dataset of what was computed.
 
 The runner sizes the blocks so that a kernel call lasts about ``block_seconds`` (Ctrl-C is seen
-between calls, and a progress bar appears for runs longer than a second), turns SIGINT into a
-clean stop that keeps every finished frame, and writes the status line. The inputs of the next
+between calls, and a progress bar appears for runs longer than a second), turns SIGINT, SIGTERM
+and SIGHUP into a clean stop that keeps every finished frame, and writes the status line. A job
+may offer ``skip_measures()``: an interrupt during ``finish`` (its derived measures, e.g. relu's
+test loss) then calls it and finishes again without them, so that the trajectories are kept. The inputs of the next
 block are drawn in a second thread while the kernel (``nogil``) runs the current one.
 """
 
@@ -38,24 +40,35 @@ def _status(job, frames_done, interrupted):
     return "completed"
 
 
+# the signals a user sends to stop a run: Ctrl-C, kill (TERM), a closed terminal (HUP)
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
 class _Interrupt:
-    """Turns SIGINT into a flag for the duration of a run (main thread only)."""
+    """Turns SIGINT, SIGTERM and SIGHUP into a flag for the duration of a run (main thread only).
+
+    ``name``: the first signal received ("SIGTERM", ...), or None.
+    """
 
     def __init__(self):
         self.hit = False
-        self._old = None
+        self.name = None
+        self._old = {}
 
     def __enter__(self):
         if threading.current_thread() is threading.main_thread():
-            self._old = signal.signal(signal.SIGINT, self._handler)
+            for sig in STOP_SIGNALS:
+                if signal.getsignal(sig) is not signal.SIG_IGN:  # nohup's HUP stays ignored
+                    self._old[sig] = signal.signal(sig, self._handler)
         return self
 
     def _handler(self, signum, frame):
         self.hit = True
+        self.name = self.name or signal.Signals(signum).name
 
     def __exit__(self, *exc):
-        if self._old is not None:
-            signal.signal(signal.SIGINT, self._old)
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
 
 
 def run(job, *, progress=True, block_seconds=0.25, label="simulating"):
@@ -79,8 +92,17 @@ def run(job, *, progress=True, block_seconds=0.25, label="simulating"):
             block = max(1, min(4 * block, job.frames // 8, int((done - lo) * block_seconds / max(spent, 1e-6))))
     if (job.diverged_at >= 0).all():
         done = job.frames  # every replica stopped: the records hold NaN from there on
-    status = _status(job, done, interrupt.hit)
-    ds = job.finish(done, status)
+    hit = interrupt.hit
+    try:
+        ds = job.finish(done, _status(job, done, hit))
+    except KeyboardInterrupt:  # during the derived measures (e.g. relu's test loss): keep the trajectories
+        if not hasattr(job, "skip_measures"):
+            raise
+        job.skip_measures()
+        hit, interrupt.name = True, interrupt.name or "SIGINT"
+        ds = job.finish(done, _status(job, done, hit))
     ds.attrs["wall_time"] = round(time.perf_counter() - start, 4)
-    ds.attrs["interrupted"] = int(interrupt.hit)
+    ds.attrs["interrupted"] = int(hit)
+    if hit:
+        ds.attrs["signal"] = interrupt.name
     return ds

@@ -43,12 +43,36 @@ def snapshot_count(steps, record_every=None, initial=True):
     return -(-int(steps) // every) + bool(initial)
 
 
-def free_memory():
-    """Bytes of physical memory free now, or None where the system does not say."""
+def _read_int(path, key=None):
+    """An integer from a /proc or /sys file (the value after ``key`` on its line, in kB for meminfo), or None."""
     try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
+        with open(path) as fh:
+            for line in fh:
+                if key is None:
+                    return int(line.split()[0])
+                if line.startswith(key):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
         return None
+    return None
+
+
+def free_memory():
+    """Bytes of memory a run can take now, or None where the system does not say.
+
+    Linux: ``MemAvailable`` (free memory plus the caches the kernel would give back; plain free memory
+    is often a small part of it), bounded by the cgroup's limit when one is set. Elsewhere: free pages.
+    """
+    avail = _read_int("/proc/meminfo", "MemAvailable:")
+    if avail is None:
+        try:
+            avail = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
+        except (ValueError, OSError, AttributeError):
+            return None
+    limit, used = _read_int("/sys/fs/cgroup/memory.max"), _read_int("/sys/fs/cgroup/memory.current")
+    if limit is not None and used is not None:  # "max" (no limit) reads as None
+        avail = min(avail, max(limit - used, 0))
+    return avail
 
 
 def check_memory(nbytes, what="snapshots"):

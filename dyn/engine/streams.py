@@ -9,6 +9,7 @@ import numpy as np
 
 TEACHER, INIT, DATA, TRAIN, TEST = 1, 2, 3, 4, 5
 ORDER = 6  # sample order of an epoch (shuffled passes over a fixed data set)
+PROBE = 7  # the analysis's fixed Gaussian probe (dead neurons), keyed by teacher_seed
 
 
 def stream(*name):

@@ -38,7 +38,10 @@ class Flow:
       continuing has no meaning for the flow (``init=ds``/``--from`` are then refused in one line);
     - ``help``: one line for ``dyn simulate --help``; ``picture``: the module holding its ``Picture``
       (and ``PANELS``/``plot_panels`` for ``dyn plot``); ``summary(ds)``: one line for the CLI;
-      ``metrics(ds)``: {name: per-replica DataArray}, what studies keep.
+      ``metrics(ds)``: {name: per-replica DataArray}, what studies keep; ``optional_metrics``: names of
+      metrics studies keep only when a spec names them, computed by ``compute_optional(ds, names)``;
+    - ``infer(options, arrays) -> {field: value}``: config fields the given arrays' shapes imply (sphere:
+      ``vectors``/``dim`` from ``init``), used where the caller left them out.
     """
 
     name: str
@@ -48,9 +51,16 @@ class Flow:
     arrays: tuple = ("init",)
     help: str = ""
     picture: str | None = None
+    # (options, arrays) -> {config field: value} the arrays imply (sphere: vectors and dim from init's shape),
+    # used for the fields the caller left out
+    infer: Callable | None = None
     summary: Callable | None = None  # ds -> one line for the CLI
     # ds -> {name: DataArray} of per-replica scalars (dims: at most ``replica``), what studies keep
     metrics: Callable | None = None
+    # metrics a study keeps only when its spec names them (costlier, or needing an optional package):
+    # their names, and (ds, names) -> {name: DataArray} computing the named ones, as ``metrics`` does
+    optional_metrics: tuple = ()
+    compute_optional: Callable | None = None
 
     def picture_module(self):
         """The module of the flow's picture (imported now)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import platform
 
 from dyn.errors import RunError
@@ -31,11 +32,14 @@ def describe(ds, cfg, variables, status):
 REPLICA_COORDS = {
     "replica": ("replica index: replica r ran with seed + r", "1"),
     "seed": ("seed of each replica", "1"),
+    "dim": ("coordinate index of the vectors in R^dim (weights, inputs)", "1"),
+    "sample": ("data point index", "1"),
 }
 
 
 def run_dataset(data, coords, cfg, variables, status, **attrs):
-    """A run's Dataset from (replica, time, ...) records: ``replica`` and ``seed`` coords added, dims
+    """A run's Dataset from (replica, time, ...) records: ``replica``, ``seed`` and index coords added (every dim
+    has a coordinate: ``dim``, ``sample``...), dims
     ordered (time, replica, ...), the replica dim dropped when the run has one, attrs and descriptions set.
     """
     import numpy as np
@@ -44,10 +48,13 @@ def run_dataset(data, coords, cfg, variables, status, **attrs):
     replicas = np.arange(cfg.replicas)
     coords = {**coords, "replica": ("replica", replicas), "seed": ("replica", cfg.seed + replicas)}
     ds = xr.Dataset(data, coords).transpose("time", "replica", ...)
+    bare = [d for d in ds.dims if d not in ds.coords]  # every dim gets a coordinate (an index if nothing else)
+    ds = ds.assign_coords({d: np.arange(ds.sizes[d]) for d in bare})
+    generic = {d: (f"index along {d}", "1") for d in bare}
     if cfg.replicas == 1:
         ds = ds.squeeze("replica", drop=True)
     ds.attrs.update(seed=cfg.seed, **attrs)
-    return describe(ds, cfg, {**REPLICA_COORDS, **variables}, status)
+    return describe(ds, cfg, {**generic, **REPLICA_COORDS, **variables}, status)
 
 
 def check(ds, source="dataset"):
@@ -57,4 +64,12 @@ def check(ds, source="dataset"):
     version = ds.attrs.get("schema_version")
     if version != SCHEMA_VERSION:
         raise RunError(f"{source} has schema version {version}; this dyn reads version {SCHEMA_VERSION}")
+    try:
+        config = json.loads(ds.attrs["config"])
+    except (TypeError, ValueError):
+        config = None
+    if not isinstance(config, dict):
+        raise RunError(f"{source}: the run's stored config is damaged (not a JSON object)")
+    if not isinstance(ds.attrs.get("status"), str):
+        raise RunError(f"{source} has no 'status' attribute: not a complete dyn run")
     return ds

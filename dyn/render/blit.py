@@ -2,19 +2,21 @@
 
 A flow's picture (``dyn.flows.<flow>.picture.Picture(ds, style=, replica=, xlim=, ylim=)``) gives:
 
-- ``figsize`` (inches), ``times`` (indices of the snapshots to show, in order);
+- ``figsize`` (inches), ``times`` (indices of the snapshots to show, in order); optionally
+  ``axes_rect`` (left, bottom, width, height as fractions of the figure) to place the axes;
 - ``draw_static(ax)``: what never moves (axes, limits, teacher, grid), drawn once;
 - ``points(i)``: (n, 2) positions of the moving particles at snapshot ``i`` (NaN rows are skipped);
 - ``point_style`` / ``trail_style``: keyword arguments of ``ax.plot`` for them (markers, no line:
   ``Line2D`` draws markers directly, where a scatter collection re-measures its marker every draw);
-- ``title(i)``: a title string for snapshot ``i``, or None;
+- ``title(i)``: a title string for snapshot ``i`` (lines separated by "\n"), or None;
 - optionally ``overlay_styles`` (a list of ``ax.plot`` keyword dicts) and ``overlays(i)`` (one (x, y)
   pair of arrays each): more moving artists drawn every frame, e.g. a SOM's mesh (line segments
   separated by NaN) or the points on the far side of a sphere;
 - optionally ``default_trail``: the trail used when the caller asks for none in particular
   (None: every past position, as the seed; 0: no trail);
 - optionally ``animated_artists()`` (artists it made in ``draw_static``, in any axes of the figure,
-  e.g. an image) and ``update_artists(i)`` (sets their data for snapshot ``i``): drawn every frame.
+  e.g. an image, or markers that must never be hidden such as a teacher's) and ``update_artists(i)``
+  (sets their data for snapshot ``i``): drawn every frame, last, above the moving points.
 
 Per frame the background is restored, the moving points drawn on it with ``draw_artist``, and the
 RGB image handed to the writer. The title is drawn by Pillow onto that image, in matplotlib's
@@ -44,7 +46,8 @@ class Canvas:
         self.picture = picture
         self.fig = Figure(figsize=picture.figsize, dpi=dpi)
         self.canvas = FigureCanvasAgg(self.fig)
-        self.ax = self.fig.add_subplot()
+        rect = getattr(picture, "axes_rect", None)
+        self.ax = self.fig.add_axes(rect) if rect is not None else self.fig.add_subplot()
         picture.draw_static(self.ax)
         self.extra = list(picture.animated_artists()) if hasattr(picture, "animated_artists") else []
         for artist in self.extra:
@@ -65,9 +68,12 @@ class Canvas:
         if self._title_font is None:
             px = max(8, round(11 * self.fig.dpi / 72))
             self._title_font = ImageFont.truetype(font_manager.findfont("DejaVu Sans"), px)
-        top = self.size[1] - self.ax.bbox.y1  # the axes' top edge, in image rows
-        ImageDraw.Draw(image).text((self.ax.bbox.x0 + self.ax.bbox.width / 2, top - 6), text, fill="black",
-                                   font=self._title_font, anchor="md")
+        top = self.size[1] - self.ax.bbox.y1 - 6  # just above the axes' top edge, in image rows
+        draw = ImageDraw.Draw(image)
+        step = round(1.25 * self._title_font.size)
+        for k, line in enumerate(reversed(text.split("\n"))):  # bottom line first, each centred
+            draw.text((self.ax.bbox.x0 + self.ax.bbox.width / 2, top - k * step), line, fill="black",
+                      font=self._title_font, anchor="md")
 
     def add_to_background(self, points):
         """Draw trail points once, into the cached background."""
@@ -89,13 +95,13 @@ class Canvas:
         for line, (x, y) in zip(self.overlays, self.picture.overlays(i) if self.overlays else ()):
             line.set_data(x, y)
             self.ax.draw_artist(line)
+        pts = finite(self.picture.points(i))
+        self.moving.set_data(pts[:, 0], pts[:, 1])
+        self.ax.draw_artist(self.moving)
         if self.extra:
             self.picture.update_artists(i)
             for artist in self.extra:
                 self.ax.draw_artist(artist)
-        pts = finite(self.picture.points(i))
-        self.moving.set_data(pts[:, 0], pts[:, 1])
-        self.ax.draw_artist(self.moving)
         image = Image.frombuffer("RGBA", self.size, self.canvas.buffer_rgba(), "raw", "RGBA", 0, 1).convert("RGB")
         title = self.picture.title(i)
         if title:

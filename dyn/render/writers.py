@@ -2,7 +2,9 @@
 
 Both take RGB frames (PIL images) one at a time and hold at most the previous frame: a GIF
 frame is mapped to the fixed palette without dithering (1 byte a pixel), cropped to the box that
-changed since the previous frame, and written at once; an MP4 frame goes down ffmpeg's stdin.
+changed since the previous frame, its unchanged pixels made transparent (the previous frame shows
+through them, and LZW packs their long runs of one index: the som GIF of ``dyn simulate som``
+16.5 MB -> 4.1 MB), and written at once; an MP4 frame goes down ffmpeg's stdin.
 Both write to a temporary file that replaces the target only when the whole animation succeeded.
 """
 
@@ -18,8 +20,12 @@ from dyn.errors import RunError, UsageError
 from dyn.io.atomic import atomic_path
 
 
-def palette_from(frames, colors=256):
-    """A fixed "P" palette image fitted to sample frames (e.g. the first and a fully drawn one)."""
+TRANSPARENT = 255  # the palette index of "unchanged since the previous frame"; colours use 0..254
+
+
+def palette_from(frames, colors=TRANSPARENT):
+    """A fixed "P" palette image of ``colors`` colours fitted to sample frames (e.g. the first and a fully
+    drawn one); the index ``TRANSPARENT`` is left out, for the pixels a frame does not change."""
     from PIL import Image
 
     stacked = Image.new("RGB", (frames[0].width, sum(f.height for f in frames)))
@@ -54,13 +60,19 @@ class GifWriter:
             for chunk in header:
                 self.file.write(chunk)
             box = (0, 0, index.shape[1], index.shape[0])
+            frame, extra = img, {}
         else:
             changed = index != self.previous
             rows, cols = np.flatnonzero(changed.any(1)), np.flatnonzero(changed.any(0))
             if len(rows) == 0:  # identical frame: a one-pixel update keeps the frame count honest
                 rows, cols = np.array([0]), np.array([0])
             box = (int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1)
-        for chunk in self._gif.getdata(img.crop(box), offset=box[:2], duration=self.duration, disposal=1):
+            part = (slice(box[1], box[3]), slice(box[0], box[2]))
+            sub = np.where(changed[part], index[part], TRANSPARENT).astype(np.uint8)
+            frame = self._image.frombytes("P", (box[2] - box[0], box[3] - box[1]), sub.tobytes())
+            extra = {"transparency": TRANSPARENT}
+        for chunk in self._gif.getdata(frame, offset=box[:2], duration=self.duration,
+                                       disposal=1, **extra):
             self.file.write(chunk)
         self.previous = index
         self.count += 1

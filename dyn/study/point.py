@@ -58,39 +58,61 @@ def clock_names(ds):
     return [k for k, v in ds.coords.items() if v.dims == ("time",) and k != "time"]
 
 
+def check_metric_names(flow, names, have):
+    """KeepError unless every name of ``names`` is in ``have`` or one of the flow's optional metrics."""
+    from dyn.flows import get_flow
+
+    known = list(have) + [n for n in get_flow(flow).optional_metrics if n not in have]
+    for name in names:
+        if name not in known:
+            raise KeepError(f"keep.metrics: flow {flow!r} has no metric {name!r}; it has: {', '.join(known)}")
+
+
+def flow_metrics(ds, flow, names):
+    """{name: per-replica DataArray} of the metrics ``names`` ("all": the flow's default ones) of the run
+    ``ds``; optional ones (the relu analysis) are computed only when named."""
+    from dyn.flows import get_flow
+
+    spec = get_flow(flow)
+    have = spec.metrics(ds) if spec.metrics else {}
+    if names == "all":
+        return have
+    check_metric_names(flow, names, have)
+    optional = [name for name in names if name not in have]
+    if optional:
+        have.update(spec.compute_optional(ds, optional))
+    return {name: have[name] for name in names}
+
+
 def cells(ds, flow, spec):
     """The Dataset of one task's cells: metrics, diverged_at, kept trajectories; dims (swept..., seed, ...)."""
     import xarray as xr
 
-    from dyn.flows import get_flow
-
-    metrics = get_flow(flow).metrics(ds) if get_flow(flow).metrics else {}
-    names = list(metrics) if spec["metrics"] == "all" else spec["metrics"]
+    metrics = flow_metrics(ds, flow, spec["metrics"])
     replicas = ds.sizes.get("replica", 1)
-    out = {}
-    for name in names:
-        if name not in metrics:
-            raise KeepError(f"keep.metrics: flow {flow!r} has no metric {name!r}; it has: {', '.join(metrics)}")
-        out[name] = _bare(metrics[name], replicas)
+    out = {name: _bare(value, replicas) for name, value in metrics.items()}
     if "diverged_at" in ds:
         out["diverged_at"] = _bare(ds["diverged_at"], replicas)
     if spec["trajectories"]:
         for name in trajectory_names(ds, spec["trajectories"]) + clock_names(ds):
             out[name] = _bare(ds[name], replicas)
-    result = xr.Dataset({k: v.astype(np.float64) for k, v in out.items()}).rename({"replica": "seed"})
+    result = xr.Dataset({k: v.astype(np.int64 if k == "diverged_at" else np.float64) for k, v in out.items()})
+    result = result.rename({"replica": "seed"})
     result = result.expand_dims({k: 1 for k in spec["swept"]})
     return result.transpose(*spec["swept"], "seed", ...)
 
 
 def layout(result):
-    """name -> (dims after seed, their sizes, attrs) of a task's cells: what the template holds."""
+    """name -> (dims after seed, their sizes, attrs, dtype) of a task's cells: what the template holds."""
     out = {}
     for name, v in result.data_vars.items():
         extra = v.dims[v.dims.index("seed") + 1:]
         attrs = dict(v.attrs)
         attrs.setdefault("description", f"the flow's metric {name} of each run")
         attrs.setdefault("units", "1")
-        out[name] = (list(extra), [result.sizes[d] for d in extra], attrs)
+        if np.issubdtype(v.dtype, np.integer):
+            attrs["description"] = attrs.get("description", name) + "; -2 where the run is not computed"
+        out[name] = (list(extra), [result.sizes[d] for d in extra], attrs, v.dtype)
     return out
 
 
@@ -120,10 +142,7 @@ def check_keep(flow, options, metrics, trajectories):
 
     _, ds0 = probe(flow, options)
     if metrics != "all":
-        have = get_flow(flow).metrics(ds0) if get_flow(flow).metrics else {}
-        for name in metrics:
-            if name not in have:
-                raise KeepError(f"keep.metrics: flow {flow!r} has no metric {name!r}; it has: {', '.join(have)}")
+        check_metric_names(flow, metrics, get_flow(flow).metrics(ds0) if get_flow(flow).metrics else {})
     if trajectories and trajectories is not True:
         trajectory_names(ds0, trajectories)
 

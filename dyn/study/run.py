@@ -3,6 +3,11 @@
 The driver (this process) owns the store's metadata and every ``status``/``error`` write; workers
 write their cells' data into the store (or return them when they cannot reach it). A restart
 computes only cells not marked done (and failed ones with ``retry_failed``).
+
+Promises under faults: the driver holds the store's lock (:mod:`dyn.study.lock`) for the whole run;
+a forced run of another spec writes beside the old store and swaps only when complete; the study's
+size is checked against memory before its grid is expanded; a write the disk refuses (full, read
+only) is one line (RunError) and leaves every cell marked done as it was.
 """
 
 from __future__ import annotations
@@ -12,7 +17,9 @@ import contextlib
 import json
 import logging
 import os
+import shutil
 import signal
+import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,12 +27,24 @@ from pathlib import Path
 import numpy as np
 
 from dyn.errors import RunError, UsageError
+from dyn.study import cluster as cl
 from dyn.study import store as st
+from dyn.study import verify
+from dyn.study.lock import StoreLock
 from dyn.study.point import LOG_ENV, KeepError, layout, log, run_task, signature
 from dyn.study.spec import Spec, load_spec
 
 DRIVER_TASKS = 2  # the first and the last pending task run in the driver: they compile every kernel
-CONNECT_TIMEOUT = "10s"  # to reach a --scheduler
+TASK_BYTES = 8 * 2**10  # driver memory per task: its dict, future and scheduler state (measured ~6 KiB)
+CELL_BYTES = 32  # driver memory per cell: status, error (StringDType), the masks of tasks_of
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during a study; ``message`` says what was kept where."""
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message
 
 
 @dataclass
@@ -66,11 +85,33 @@ def tasks_of(spec, status, retry_failed, batch_seeds):
 
 
 def _task(spec, region, store_path):
+    """What a worker gets for one task, and nothing more: the flow, the options of its point and seeds,
+    its region, what to keep, the store's path when it writes its cells itself (and the test log's
+    path when that hook is on)."""
     point = tuple(region[k][0] for k in spec.sweep)
     lo, hi = region["seed"]
-    return {"flow": spec.flow, "options": spec.options(point, lo, hi), "region": region, "store": store_path,
-            "log": os.environ.get(LOG_ENV),
+    task = {"flow": spec.flow, "options": spec.options(point, lo, hi), "region": region,
             "keep": {"metrics": spec.metrics, "trajectories": spec.trajectories, "swept": list(spec.sweep)}}
+    if store_path is not None:
+        task["store"] = store_path
+    if os.environ.get(LOG_ENV):
+        task["log"] = os.environ[LOG_ENV]
+    return task
+
+
+def check_size(spec, batch_seeds=True):
+    """RunError when the driver could not hold the study's tasks and cells in the free memory: checked
+    from the spec's sizes, before its grid is expanded."""
+    from dyn.engine.steps import free_memory
+
+    cells = spec.n_points * len(spec.seeds)
+    tasks = spec.n_points if batch_seeds else cells
+    need = tasks * TASK_BYTES + cells * CELL_BYTES
+    free = free_memory()
+    if free is not None and need > 0.8 * free:
+        raise RunError(f"the study has {cells:,} runs in {tasks:,} tasks: the driver would hold about {cl.gib(need)} "
+                       f"for them but {cl.gib(free)} of memory is free: sweep fewer values or seeds, or split the "
+                       f"study into several")
 
 
 def _message(exc):
@@ -105,28 +146,30 @@ class Study:
     task_function = staticmethod(run_task)  # what workers run (tests substitute a wrapper)
     workers_write = None  # None: when they can reach the store; False: they return the cells to the driver
 
-    def __init__(self, spec, store, *, force=False, retry_failed=False, batch_seeds=True, progress=True):
-        self.spec = spec if isinstance(spec, Spec) else load_spec(spec)
+    def __init__(self, spec, store, *, force=False, retry_failed=False, batch_seeds=True, progress=True,
+                 allow_outside_data=False, say=None):
+        self.spec = spec if isinstance(spec, Spec) else load_spec(spec, allow_outside_data=allow_outside_data)
         self.store = Path(store) if store is not None else default_store(spec)
+        self.target = self.store  # where this run writes: the store, or beside it for a forced run (--force)
         self.force, self.retry_failed, self.batch_seeds, self.progress = force, retry_failed, batch_seeds, progress
-        self.out = Outcome(store=self.store, runs=int(np.prod(self.spec.shape)))
-        self.replace = False
+        self.say = say or (lambda line: None)  # status lines (waiting for workers, dashboard, repaired cells)
+        self.out = Outcome(store=self.store, runs=self.spec.n_points * len(self.spec.seeds))
+        self.locks = []
+        check_size(self.spec, batch_seeds)
 
     # -- the store --------------------------------------------------------------------------------
     def open_or_check(self):
-        """The status array of an existing store (spec checked), or None for a new one."""
+        """The status array of the store this run continues (spec checked, lock taken), or None for a new one."""
+        st.recover(self.store)
         if st.exists(self.store):
+            st.stored_spec(self.store)  # a store of something else: refused before its lock is taken
+            self._lock(self.store)
             try:
                 st.check_same(self.spec, self.store)
-            except UsageError:
-                if not self.force:
-                    raise
-                check_trajectory_shapes(self.spec)
-                self.replace = True  # the old store goes only once the new template is complete
-                return None
+            except UsageError as err:
+                return self._replacement(err)
             self._update_figures()
-            _, status, _ = st.open_status(self.store)
-            return status
+            return self._status()
         if self.store.exists():
             raise RunError(f"{self.store} exists and is not a dyn study store")
         folder = self.store.parent if str(self.store.parent) else Path(".")
@@ -137,6 +180,42 @@ class Study:
         check_trajectory_shapes(self.spec)
         return None
 
+    def _replacement(self, differs):
+        """The store holds another study: refuse (``differs``), or with --force write beside it."""
+        new = st.replacement(self.store)
+        same = st.exists(new) and _holds(new, self.spec)
+        if not self.force:
+            if same:
+                raise UsageError(f"{differs}; a forced run of this spec is under way in {new}: add --force to "
+                                 f"finish it") from None
+            raise differs
+        check_trajectory_shapes(self.spec)
+        self.target = new
+        if st.exists(new):
+            self._lock(new)
+            if same:
+                return self._status()
+            shutil.rmtree(new)  # an unfinished replacement by a third spec, dropped for this one
+        elif new.exists():
+            raise RunError(f"{new} exists and is not a dyn study store: move it away to replace {self.store}")
+        return None
+
+    def _lock(self, store):
+        try:
+            self.locks.append(StoreLock(store).acquire())
+        except FileNotFoundError:
+            raise RunError(f"{store} is not a readable dyn study store (it has no status array)") from None
+
+    def _status(self):
+        """The target's status, after its done cells are checked (damaged ones marked pending)."""
+        _, status, _ = st.open_status(self.target)
+        report = verify.check(self.target, self.spec, status)
+        if report.bad:
+            verify.repair(self.target, self.spec, report)
+            self.say(f"dyn: {self.target}:" + verify.describe(self.spec, report)[1:])
+            _, status, _ = st.open_status(self.target)
+        return status
+
     def _update_figures(self):
         import zarr
 
@@ -144,6 +223,7 @@ class Study:
         stored = json.loads(group.attrs["spec"])
         if stored.get("figure") != self.spec.figures:  # the figure is not part of the study's identity
             group.attrs["spec"] = self.spec.to_json()
+            st.consolidate(self.store)
 
     def finish_cells(self, region, result=None, error=None):
         """Write a task's returned cells (if any), then mark them: the driver's only writes.
@@ -153,19 +233,38 @@ class Study:
         with _sigint_deferred():
             if error is None:
                 if result is not None:
-                    st.write_region(result, self.store, region)
-                st.mark(self.store, self.spec, region, st.DONE)
+                    st.write_region(result, self.target, region)
+                st.mark(self.target, self.spec, region, st.DONE)
                 log("done", region)
             else:
-                st.mark(self.store, self.spec, region, st.FAILED, error)
+                st.mark(self.target, self.spec, region, st.FAILED, error)
                 self.out.messages.append((region, error))
             self.out.computed += 1
 
+    def _finish(self):
+        """A complete study: metadata consolidated; a forced one put in the old store's place."""
+        _, status, _ = st.open_status(self.target)
+        if (status == st.PENDING).any():
+            return
+        if not st.consolidated(self.target):  # stores made before dyn consolidated them at creation
+            st.consolidate(self.target)
+        if self.target != self.store:
+            old = st.swap_in(self.target, self.store)
+            for lock in self.locks:
+                lock.moved(old if lock.store == self.store else self.store)
+            self.target = self.store
+
     # -- running ------------------------------------------------------------------------------------
-    def run(self, *, workers=2, scheduler=None, client=None):
+    def run(self, *, workers=None, scheduler=None, client=None, oversubscribe=False, dashboard=False,
+            worker_timeout=cl.WORKER_TIMEOUT, tls=None):
+        """Compute the pending cells. ``tls``: (ca, cert, key) files of a tls:// scheduler."""
+        if workers is None:
+            workers = cl.default_workers()
         own = None
         if client is None and scheduler:  # a bad address or an unreachable cluster: before anything runs
-            client = own = _connect(scheduler)
+            client = own = cl.connect(scheduler, cl.security(scheduler, *(tls or (None, None, None))))
+        elif client is None:
+            cl.check_workers(workers, oversubscribe)
         try:
             status = self.open_or_check()
             new = status is None
@@ -174,12 +273,34 @@ class Study:
             regions = tasks_of(self.spec, status, self.retry_failed, self.batch_seeds)
             regions = self._in_driver(regions, new)
             if regions:
-                self._on_dask(regions, workers, client, remote=bool(scheduler))
+                self._on_dask(regions, workers, client, remote=bool(scheduler), dashboard=dashboard,
+                              worker_timeout=worker_timeout)
+            self._finish()
+            self._count()
+        except KeyboardInterrupt:
+            raise Interrupted(self._interrupted()) from None
+        except OSError as err:  # a write the disk refused (full, read-only): cells marked done stay done
+            if _lost_scheduler(err):
+                raise RunError(f"lost the dask scheduler: {err}; the runs marked done are kept in {self.target}: "
+                               f"run the same command to resume") from None
+            raise RunError(f"cannot write {self.target}: {err.strerror or err}; the runs marked done are kept: "
+                           f"free space (or fix the permissions) and run the same command to resume") from None
         finally:
+            for lock in self.locks:
+                lock.release()
             if own is not None:
-                _close(own, None)
-        self._count()
+                cl.close(own, None)
         return self.out
+
+    def _interrupted(self):
+        if self.target != self.store:
+            if st.exists(self.target):
+                return (f"interrupted; the new study's finished runs are kept in {self.target} and {self.store} "
+                        f"still holds the old study: run the same command to resume")
+            return f"interrupted; {self.store} still holds the old study, untouched"
+        if st.exists(self.store):
+            return f"interrupted; finished runs are kept in {self.store}: run the same command to resume"
+        return f"interrupted before {self.store} was created: nothing was written"
 
     def _in_driver(self, regions, new):
         """Compute the first and last pending tasks here: numba compiles before any worker starts."""
@@ -197,37 +318,41 @@ class Study:
         if new:
             if not results:
                 raise RunError(f"the first point failed, nothing to build the store from: {failures[0][1]}")
-            st.create(self.spec, self.store, layout(results[0][1]), replace=self.replace)
+            self.locks.append(st.create(self.spec, self.target, layout(results[0][1])))
         for region, result in results:
             self.finish_cells(region, result)
         for region, message in failures:
             self.finish_cells(region, error=message)
         return [r for i, r in enumerate(regions) if i not in picked]
 
-    def _on_dask(self, regions, workers, given=None, remote=False):
+    def _on_dask(self, regions, workers, given=None, remote=False, dashboard=False, worker_timeout=cl.WORKER_TIMEOUT):
         """The tasks of ``regions`` on the client ``given`` (connected to a scheduler when ``remote``),
-        or on a new LocalCluster of ``workers`` processes."""
+        or on a new LocalCluster of ``workers`` processes (never more than the tasks)."""
         import dask
-        from distributed import Client, LocalCluster, as_completed
+        from distributed import Client, as_completed
 
         from dyn.engine.progress import Progress
 
         cluster, client = None, given
+        hidden = contextlib.ExitStack()
         with dask.config.set({"distributed.scheduler.worker-saturation": 1.0,
                               "distributed.scheduler.allowed-failures": 2}):
             if given is None:
-                with _sigint_ignored():  # the workers inherit it: Ctrl-C reaches the driver alone
-                    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                           dashboard_address=":0", silence_logs=logging.CRITICAL)
+                hidden.enter_context(main_module_hidden())  # for as long as workers may (re)start
+                cluster = cl.local_cluster(min(workers, len(regions)), dashboard=dashboard)
                 client = Client(cluster)
+                if dashboard:
+                    self.say(cl.dashboard_line(cluster))
         futures = []
         try:
-            target = str(self.store.resolve())
+            if given is not None:
+                cl.wait_for_workers(client, worker_timeout, self.say)
+            target = str(self.target.resolve())
             if remote:
                 from dyn.study.prewarm import Prewarm
 
                 client.register_plugin(Prewarm(_task(self.spec, regions[0], None)), name="dyn-prewarm")
-            if self.workers_write is False or (remote and not all(client.run(_can_write, target).values())):
+            if self.workers_write is False or (remote and not all(client.run(cl.can_write, target).values())):
                 target = None  # the workers return their cells and the driver writes them
             tasks = [_task(self.spec, region, target) for region in regions]
             futures = client.map(self.task_function, tasks, pure=False, retries=2,
@@ -247,23 +372,40 @@ class Study:
                     lo, hi = region["seed"]
                     done_cells += hi - lo
                     bar.update(done_cells)
-        except KeyboardInterrupt:
+        except BaseException:
             logging.getLogger("asyncio").setLevel(logging.CRITICAL)  # futures cancelled mid-gather
-            client.cancel(futures)
+            with contextlib.suppress(Exception):
+                client.cancel(futures)
             raise
         finally:
             del futures
             if given is None:
-                _close(client, cluster)
+                cl.close(client, cluster)
+            hidden.close()
 
     def _cells_done(self):
-        _, status, _ = st.open_status(self.store)
+        _, status, _ = st.open_status(self.target)
         return int((status != st.PENDING).sum())
 
     def _count(self):
-        _, status, error = st.open_status(self.store)
+        _, status, error = st.open_status(self.target)
         self.out.done = int((status == st.DONE).sum())
         self.out.failed = int((status == st.FAILED).sum())
+
+
+def _lost_scheduler(err):
+    from distributed.comm.core import CommClosedError
+
+    return isinstance(err, CommClosedError)
+
+
+def _holds(store, spec):
+    """True when ``store`` holds the study ``spec``."""
+    try:
+        st.check_same(spec, store)
+        return True
+    except (UsageError, RunError):
+        return False
 
 
 @contextlib.contextmanager
@@ -283,66 +425,44 @@ def _sigint_deferred():
 
 
 @contextlib.contextmanager
-def _sigint_ignored():
-    """SIGINT ignored while worker processes are spawned (they keep it ignored: the driver owns Ctrl-C)."""
-    if threading.current_thread() is not threading.main_thread():
+def main_module_hidden():
+    """The caller's ``__main__`` hidden from the worker processes the block starts.
+
+    A LocalCluster spawns its workers, and a spawned process re-imports the parent's main module
+    (``__main__.__file__``, or ``__spec__.name`` under ``python -m``) unless it is a file guarded by
+    ``if __name__ == "__main__":``: a plain script calling ``dyn.study`` would run again in every
+    worker. Workers need nothing from it (their tasks are dyn's own functions), so while the block
+    runs ``__main__`` shows neither a file nor a spec, as when Python reads a script from stdin or
+    runs a Jupyter kernel. Restored afterwards; a no-op outside the main thread.
+    """
+    main = sys.modules.get("__main__")
+    if main is None or threading.current_thread() is not threading.main_thread():
         yield
         return
-    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    saved = {k: main.__dict__[k] for k in ("__file__", "__spec__") if k in main.__dict__}
+    main.__dict__.pop("__file__", None)
+    if "__spec__" in saved:
+        main.__spec__ = None
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, old)
+        main.__dict__.update(saved)
 
 
-def check_address(address):
-    """UsageError unless ``address`` is a dask scheduler address (tcp://host:port, host:port...)."""
-    from distributed.comm import parse_address, parse_host_port
-    from distributed.comm.registry import backends
-
-    try:
-        scheme, location = parse_address(address)
-        if scheme not in backends:
-            raise ValueError(f"unknown scheme {scheme!r}")
-        if scheme != "inproc":
-            parse_host_port(location)
-    except ValueError as err:
-        raise UsageError(f"--scheduler {address!r} is not a dask scheduler address such as tcp://host:8786 "
-                         f"({err})") from None
-
-
-def _connect(address):
-    from distributed import Client
-
-    check_address(address)
-    try:
-        return Client(address, timeout=CONNECT_TIMEOUT)
-    except Exception as err:  # OSError, TimeoutError, and what a comm backend raises (ucx without ucx-py)
-        text = str(err).strip().splitlines()
-        raise RunError(f"cannot reach the dask scheduler at {address}: {text[0] if text else type(err).__name__}") \
-            from None
-
-
-def _can_write(path):
-    return os.access(path, os.W_OK)
-
-
-def _close(client, cluster):
-    with contextlib.suppress(Exception):
-        client.close(timeout=10)
-    if cluster is not None:
-        with contextlib.suppress(Exception):
-            cluster.close(timeout=10)
-
-
-def run(spec, store=None, *, workers=2, scheduler=None, client=None, force=False, retry_failed=False,
-        batch_seeds=True, progress=True):
+def run(spec, store=None, *, workers=None, scheduler=None, client=None, force=False, retry_failed=False,
+        batch_seeds=True, progress=True, oversubscribe=False, dashboard=False, worker_timeout=cl.WORKER_TIMEOUT,
+        tls=None, allow_outside_data=False, say=None):
     """Run the study ``spec`` (a path or a Spec) into ``store``; return its :class:`Outcome`.
 
     The tasks run on ``client`` (a ``distributed.Client`` the caller owns) if given, else on the
-    scheduler at ``scheduler``, else on a new in-process LocalCluster of ``workers`` processes.
+    scheduler at ``scheduler`` (``tls``: its (ca, cert, key) files for a tls:// address; workers are
+    waited for ``worker_timeout`` s), else on a new LocalCluster of ``workers`` processes (default:
+    2, at most the cores unless ``oversubscribe``; its dashboard on 127.0.0.1 when ``dashboard``).
+    ``say`` receives status lines (waiting for workers, the dashboard's address, repaired cells).
     """
     if isinstance(spec, Spec) and store is None:
         raise UsageError("give the store's path when the spec is not a file")
-    return Study(spec, store, force=force, retry_failed=retry_failed, batch_seeds=batch_seeds,
-                 progress=progress).run(workers=workers, scheduler=scheduler, client=client)
+    return Study(spec, store, force=force, retry_failed=retry_failed, batch_seeds=batch_seeds, progress=progress,
+                 allow_outside_data=allow_outside_data, say=say).run(
+        workers=workers, scheduler=scheduler, client=client, oversubscribe=oversubscribe, dashboard=dashboard,
+        worker_timeout=worker_timeout, tls=tls)

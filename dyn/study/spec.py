@@ -11,10 +11,15 @@ keep and the figure. Everything is validated here, before anything runs; each pr
     width = {range = [4, 20, 4]}                # start, stop (excluded), step: 4, 8, 12, 16
     lr = {logspace = [-2, 0, 5]}                # exponents lo, hi and a count: 0.01 .. 1
     [keep]
-    metrics = ["final_loss_test"]    # default: every metric the flow defines
+    metrics = ["final_loss_test"]    # default: every metric the flow defines (relu: also "w2", "covered"...:
+                                     # the analysis's last values, kept only when named)
     trajectories = false             # true: every variable with a time dim; or a list of names
     [[figure]]                       # panels of the figure `dyn study plot` draws (see dyn.study.plot)
     kind = "heatmap"
+
+Data files (``data = "points.csv"``, fixed or swept) are read relative to the spec's folder, and a
+path that leads outside it (``../``, an absolute path, a symlink) is refused unless the caller allows
+it (``--allow-outside-data``): a spec handed over by someone else reads nothing else on the machine.
 """
 
 from __future__ import annotations
@@ -32,6 +37,8 @@ from dyn.flows import get_flow
 
 SECTIONS = ("flow", "seeds", "fixed", "sweep", "keep", "figure")
 OWNED = ("seed", "replicas")  # the study sets these from `seeds`
+DATA_KEYS = ("data",)  # config fields that name a data file when their value ends with one of FILE_SUFFIXES
+FILE_SUFFIXES = (".npy", ".csv")
 VALIDATE_ALL_UP_TO = 10_000  # configs of every point are built up front up to this many points
 MAX_VALUES = 1_000_000  # values of one swept parameter (a typo in a range must not fill the memory)
 MAX_EXPONENT = 307  # 10**e is a normal float64 for |e| <= 307
@@ -47,6 +54,11 @@ class Spec:
     trajectories: object = False  # False, True or a list of names
     figures: list = field(default_factory=list)
     name: str = "study"
+    files: dict = field(default_factory=dict, compare=False)  # a data file as written -> its resolved path
+
+    @property
+    def n_points(self):
+        return math.prod(self.shape[:-1])
 
     @property
     def dims(self):
@@ -63,7 +75,11 @@ class Spec:
     def options(self, point, seed_lo, seed_hi):
         """``dyn.simulate`` options of the seeds ``seeds[seed_lo:seed_hi]`` of ``point`` (one task)."""
         values = {k: v[i] for (k, v), i in zip(self.sweep.items(), point)}
-        return {**self.fixed, **values, "seed": self.seeds[seed_lo], "replicas": seed_hi - seed_lo}
+        options = {**self.fixed, **values, "seed": self.seeds[seed_lo], "replicas": seed_hi - seed_lo}
+        for key in DATA_KEYS:
+            if isinstance(options.get(key), str) and options[key] in self.files:
+                options[key] = self.files[options[key]]
+        return options
 
     def identity(self):
         """What makes two specs the same study (not the figure, workers or scheduler); the sweep's
@@ -83,8 +99,9 @@ class Spec:
                    figures=d.get("figure", []), name=d.get("name", "study"))
 
 
-def load_spec(path):
-    """Read and validate the spec at ``path``."""
+def load_spec(path, allow_outside_data=False):
+    """Read and validate the spec at ``path``; its data files are read relative to its folder, and only
+    from inside it unless ``allow_outside_data``."""
     path = Path(path)
     if not path.is_file():
         raise UsageError(f"no such spec file: {path}")
@@ -94,11 +111,13 @@ def load_spec(path):
         raise UsageError(f"{path} is not valid TOML: {err}") from None
     except UnicodeDecodeError:
         raise UsageError(f"{path} is not a text file") from None
-    return parse_spec(data, name=path.stem)
+    return parse_spec(data, name=path.stem, folder=path.parent, allow_outside_data=allow_outside_data)
 
 
-def parse_spec(data, name="study"):
-    """Validate the spec table ``data`` (as read from TOML) and return a :class:`Spec`."""
+def parse_spec(data, name="study", folder=None, allow_outside_data=True):
+    """Validate the spec table ``data`` (as read from TOML) and return a :class:`Spec`. Data files are
+    resolved against ``folder`` (default: the working folder) and, unless ``allow_outside_data``,
+    refused when they lie outside it."""
     unknown = sorted(set(data) - set(SECTIONS))
     if unknown:
         raise UsageError(f"unknown spec entry {unknown[0]!r}; a spec has: {', '.join(SECTIONS)}")
@@ -121,7 +140,9 @@ def parse_spec(data, name="study"):
     sweep = {key: _values(key, value) for key, value in sweep_in.items()}
     spec = Spec(flow=flow.name, fixed={k: _scalar(f"fixed.{k}", v) for k, v in fixed.items()}, sweep=sweep,
                 seeds=_seeds(data.get("seeds", 1)), metrics=_keep_metrics(data), trajectories=_keep_traj(data),
-                figures=_figures(data, sweep), name=name)
+                figures=_figures(data, sweep), name=name,
+                files=_data_files(fixed, sweep, Path(folder) if folder is not None else Path("."),
+                                  allow_outside_data))
     _check_configs(spec, flow)
     _check_keep(spec)
     return spec
@@ -271,11 +292,33 @@ def _check_keep(spec):
         pass
 
 
+def _data_files(fixed, sweep, folder, allow_outside):
+    """{value as written: resolved path} of the data files the spec names; UsageError for a missing file
+    or, unless ``allow_outside``, one outside ``folder``. Messages name paths, never file contents."""
+    out = {}
+    base = folder.resolve()
+    for section, key, value in [("fixed", k, fixed[k]) for k in DATA_KEYS if k in fixed] + \
+            [("sweep", k, v) for k in DATA_KEYS if k in sweep for v in sweep[k]]:
+        if not (isinstance(value, str) and value.lower().endswith(FILE_SUFFIXES)):
+            continue
+        path = (base / Path(value).expanduser()).resolve()  # an absolute value stays itself
+        if not allow_outside and not path.is_relative_to(base):
+            raise UsageError(f"{section}.{key} = {value!r} is outside the spec's folder {folder}: put the file "
+                             f"beside the spec, or allow it with --allow-outside-data")
+        if not path.is_file():
+            raise UsageError(f"{section}.{key}: no such data file {value!r} (read relative to the spec's folder "
+                             f"{folder})")
+        out[value] = str(path)
+    return out
+
+
 def _check_configs(spec, flow):
-    """Build the config of every point (of every value, beyond VALIDATE_ALL_UP_TO points): wrong types fail here."""
-    points = spec.points()
-    if len(points) > VALIDATE_ALL_UP_TO:
-        first = points[0]
+    """Build the config of every point (of every value, beyond VALIDATE_ALL_UP_TO points): wrong types fail here.
+    The grid is never expanded beyond that: a spec of 10^7 points is sized (dyn.study.run) before anything."""
+    if spec.n_points <= VALIDATE_ALL_UP_TO:
+        points = spec.points()
+    else:
+        first = (0,) * len(spec.sweep)
         points = [first[:i] + (j,) + first[i + 1:] for i, v in enumerate(spec.sweep.values()) for j in range(len(v))]
     n = len(spec.seeds)
     for point in points:

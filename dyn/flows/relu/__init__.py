@@ -21,7 +21,12 @@ def metrics(ds):
             "convergence_step": convergence_step(ds, "loss_test", factor=1e-2)}
 
 
+# the analysis a study keeps when its spec names it: the last finite value of each per-snapshot scalar
+# of dyn.analysis (the names of dyn.analysis.report.SUMMARY; a test checks that they agree)
+ANALYSIS_METRICS = ("alignment", "covered", "w2", "lazy", "balancedness_drift", "mean_speed", "dead_fraction")
+
 FLOW = Flow(name="relu", config=ReluConfig, prepare=lazy("dyn.flows.relu.job", "prepare"),
             resume=lazy("dyn.flows.relu.job", "resume"),
             arrays=("init", "teacher", "inputs"), help='Two-layer ReLU student learning a teacher by SGD (seed 002).',
-            summary=summary, metrics=metrics)
+            summary=summary, metrics=metrics, infer=lazy("dyn.flows.relu.state", "shape_options"),
+            optional_metrics=ANALYSIS_METRICS, compute_optional=lazy("dyn.analysis.report", "metrics"))

@@ -54,8 +54,9 @@ class GivenSamples:
 
     def __init__(self, x, needed):
         if x.shape[1] < needed:
-            raise UsageError(f"inputs hold {x.shape[1]} samples but the run consumes {needed}: "
-                             f"give more samples or fewer frames")
+            raise UsageError(f"inputs hold {x.shape[1]:,} rows but the run consumes {needed:,}, one per sample, "
+                             f"batch after batch (seed schedule: frame i takes 100 int(log(10 + 10 i)); "
+                             f"constant: steps_per_frame x batch): give {needed:,} rows or fewer frames")
         self.x, self.pos = x, 0
 
     def block(self, frames, plan):
@@ -72,7 +73,8 @@ class TrainingSet:
             x = np.stack([stream(cfg.seed + r, TRAIN).standard_normal((cfg.train_size, cfg.dim))
                           for r in range(cfg.replicas)])
         elif x.shape[1] != cfg.train_size:
-            raise UsageError(f"inputs hold {x.shape[1]} samples but train_size is {cfg.train_size}")
+            raise UsageError(f"inputs hold {x.shape[1]:,} rows but train_size is {cfg.train_size:,}: full-batch "
+                             "descent uses exactly train_size rows at every step")
         self.x = x
 
     def block(self, frames, plan):

@@ -6,7 +6,7 @@ import numpy as np
 
 from dyn.engine import loop
 from dyn.engine.device import resolve_device
-from dyn.engine.steps import Job
+from dyn.engine.steps import Job, check_memory
 from dyn.errors import UsageError
 from dyn.flows.relu import kernels
 from dyn.flows.relu.config import ReluConfig, seed_frame_samples
@@ -32,6 +32,16 @@ def frame_clocks(cfg, frames):
     return -(-n // cfg.batch), n
 
 
+def check_size(cfg, times):
+    """Refuse a run too big for memory before anything is drawn (the draws loop over replicas): the
+    snapshots (held twice, as :class:`ReluJob` counts them) alone, then with the drawn states and data."""
+    R, m, d = cfg.replicas, cfg.width, cfg.dim
+    snapshots = 8 * ReluJob.copies * R * times * (m * (d + 2) + 1)
+    check_memory(snapshots, "snapshots")
+    check_memory({"snapshots": snapshots, "students as drawn": 8 * 3 * R * m * (d + 2),
+                  "teacher": 8 * 3 * cfg.teacher_width * (d + 2), "training set": 8 * R * (cfg.train_size or 0) * d})
+
+
 class ReluJob(Job):
     """Student, teacher and input source of a relu run; the engine's :class:`Job` holds its records and clocks."""
 
@@ -50,6 +60,11 @@ class ReluJob(Job):
         self.scale = float(cfg.width if cfg.scaling == "mean-field" else 1.0)
         self.device = resolve_device(cfg.device)
         self.gpu = GpuRun(self) if self.device == "cuda" else None
+        self.measures = True
+
+    def skip_measures(self):
+        """Finish without the test loss (the run was interrupted while it was computed)."""
+        self.measures = False
 
     def plan(self):
         steps, samples = frame_clocks(self.cfg, range(self.frame0, self.frame0 + self.frames))
@@ -77,7 +92,7 @@ class ReluJob(Job):
 
     def finish(self, frames_done, status):
         ds = to_dataset(self.cfg, self.records(frames_done), self.teacher, self.clocks(frames_done),
-                        self.diverged_at, status)
+                        self.diverged_at, status, skip_test_loss=not self.measures)
         ds.attrs["device"] = self.device
         return ds
 
@@ -133,6 +148,7 @@ def _inputs_array(inputs, cfg):
 def prepare(cfg, *, init=None, teacher=None, inputs=None, start=None):
     """The job of config ``cfg``; ``start`` continues a run (see :func:`resume`)."""
     frame0 = start["frame"] if start else 0
+    check_size(cfg, cfg.frames + (start is None))
     notebook = NotebookDraws(cfg, frame0) if cfg.rng == "notebook" else None
     if teacher is not None:
         teacher = as_neurons(teacher, cfg.teacher_width, cfg.dim, "teacher")
@@ -160,7 +176,8 @@ def resume(ds, cfg, start):
     last = ds.isel(time=-1)
     if "replica" not in ds.dims:
         last = last.expand_dims("replica")
-    init = {k: last[k].transpose("replica", "neuron", *(("dim",) if k == "w" else ())).values for k in "awb"}
+    # copies: the kernel updates its state in place, and ds is the caller's (dyn.simulate(init=ds) leaves it alone)
+    init = {k: last[k].transpose("replica", "neuron", *(("dim",) if k == "w" else ())).values.copy() for k in "awb"}
     for r in np.flatnonzero(start["diverged_at"] >= 0):  # a diverged replica stays stopped; its NaN state is not checked
         for v in init.values():
             v[r] = 0.0

@@ -128,6 +128,21 @@ def relu_mean(mu, s):
 
 
 @njit(cache=True)
+def truncated_moments(a, b, rho):
+    """P, E[X], E[Y], E[XY] on the region X > a, Y > b of a standard bivariate normal, |rho| < 1
+    (Rosenbaum 1961): the moments relu_moment and its gradient are made of."""
+    s = math.sqrt((1.0 - rho) * (1.0 + rho))
+    mass = bvn_upper(a, b, rho)
+    qa = norm_cdf(-(b - rho * a) / s)  # P(Y > b | X = a)
+    qb = norm_cdf(-(a - rho * b) / s)
+    ex = norm_pdf(a) * qa + rho * norm_pdf(b) * qb  # E[X; region]
+    ey = norm_pdf(b) * qb + rho * norm_pdf(a) * qa
+    dens = math.exp(-(a * a - 2.0 * rho * a * b + b * b) / (2.0 * s * s)) / (TWO_PI * s)
+    exy = rho * mass + rho * a * norm_pdf(a) * qa + rho * b * norm_pdf(b) * qb + s * s * dens
+    return mass, ex, ey, exy
+
+
+@njit(cache=True)
 def relu_moment(mu1, s1, mu2, s2, rho):
     """E[relu(U) relu(V)] for jointly Gaussian U ~ N(mu1, s1^2), V ~ N(mu2, s2^2), corr(U, V) = rho."""
     if s1 <= SIGMA_ZERO:
@@ -148,15 +163,7 @@ def relu_moment(mu1, s1, mu2, s2, rho):
         first = norm_pdf(lo) - norm_pdf(hi)  # integral of Z phi(Z)
         second = mass + lo * norm_pdf(lo) - hi * norm_pdf(hi)  # integral of Z^2 phi(Z)
         return mu1 * mu2 * mass + (s1 * mu2 - mu1 * s2) * first - s1 * s2 * second
-    a, b = -h, -k  # region X > a, Y > b
-    s = math.sqrt((1.0 - rho) * (1.0 + rho))
-    mass = bvn_upper(a, b, rho)
-    qa = norm_cdf(-(b - rho * a) / s)  # P(Y > b | X = a)
-    qb = norm_cdf(-(a - rho * b) / s)
-    ex = norm_pdf(a) * qa + rho * norm_pdf(b) * qb  # E[X; region]
-    ey = norm_pdf(b) * qb + rho * norm_pdf(a) * qa
-    dens = math.exp(-(a * a - 2.0 * rho * a * b + b * b) / (2.0 * s * s)) / (TWO_PI * s)
-    exy = rho * mass + rho * a * norm_pdf(a) * qa + rho * b * norm_pdf(b) * qb + s * s * dens
+    mass, ex, ey, exy = truncated_moments(-h, -k, rho)
     return s1 * s2 * (exy + k * ex + h * ey + h * k * mass)
 
 

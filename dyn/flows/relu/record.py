@@ -18,7 +18,8 @@ VARIABLES = {
     "teacher_b": ("bias of each teacher neuron", "1"),
     "position": ("a_k * w_k, the picture's coordinates (the first two of w; (a w, a b) when dim = 1)", "1"),
     "teacher_position": ("a * w of each teacher neuron, as position", "1"),
-    "loss_train": ("mean minibatch loss 1/2 (f - f*)^2 over the steps of the frame (before each update)", "1"),
+    "loss_train": ("mean minibatch loss 1/2 (f - f*)^2 over the steps of the frame (before each update); "
+                   "NaN at time 0, the initial state, which no step has led to", "1"),
     "loss_test": ("population loss 1/2 E(f(x) - f*(x))^2, x ~ N(0, I)", "1"),
     "diverged_at": ("first step whose loss was not finite, -1 if none", "step"),
     "step": ("SGD steps taken", "step"),
@@ -36,12 +37,13 @@ def positions(a, w, b):
     return np.stack([a * w[..., 0], a * second], axis=-1)
 
 
-def test_loss(cfg, a, w, b, teacher):
-    """loss_test for snapshots (..., n): exact, Monte Carlo on a fixed set, or NaN; and its estimator."""
+def test_loss(cfg, a, w, b, teacher, skip=False):
+    """loss_test for snapshots (..., n): exact, Monte Carlo on a fixed set, or NaN; and its estimator.
+    ``skip``: NaN, the run having been interrupted while it was computed."""
     kind = cfg.resolved_test_loss
     shape = a.shape[:-1]
-    if kind == "none":
-        return np.full(shape, np.nan), "none: not computed"
+    if kind == "none" or skip:
+        return np.full(shape, np.nan), "none: interrupted before it was computed" if skip else "none: not computed"
     from dyn.flows.relu import population
 
     flat = [np.ascontiguousarray(v.reshape((-1,) + v.shape[len(shape):])) for v in (a, w, b)]
@@ -55,9 +57,9 @@ def test_loss(cfg, a, w, b, teacher):
     return loss.reshape(shape), how
 
 
-def to_dataset(cfg, rec, teacher, clocks, diverged_at, status):
+def to_dataset(cfg, rec, teacher, clocks, diverged_at, status, skip_test_loss=False):
     """Assemble the run's Dataset; ``rec`` arrays are (replica, time, ...)."""
-    loss, how = test_loss(cfg, rec["a"], rec["w"], rec["b"], teacher)
+    loss, how = test_loss(cfg, rec["a"], rec["w"], rec["b"], teacher, skip=skip_test_loss)
     lead = ("replica", "time")
     data = {
         "a": (lead + ("neuron",), rec["a"]),

@@ -58,3 +58,21 @@ def as_neurons(given, n, d, what, replicas=None):
     if replicas is not None and not lead:
         arrays = {k: np.repeat(v[None], replicas, axis=0) for k, v in arrays.items()}
     return Neurons(arrays["a"], arrays["w"], arrays["b"])
+
+
+def shape_options(options, arrays):
+    """The config fields the arrays' shapes imply: ``width`` and ``dim`` from ``init`` ({"a": (m,), "w":
+    (m, d), "b": (m,)}, a replica axis allowed), ``teacher_width`` and ``dim`` from ``teacher``, ``dim``
+    from ``inputs`` (n, d). The caller's own values win (and are checked against the arrays later)."""
+    out = {}
+    for name, width in (("init", "width"), ("teacher", "teacher_width")):
+        given = arrays.get(name)
+        if isinstance(given, Neurons):
+            given = given._asdict()
+        if isinstance(given, dict) and np.ndim(given.get("w")) >= 2:
+            shape = np.shape(given["w"])
+            out.setdefault(width, int(shape[-2]))
+            out.setdefault("dim", int(shape[-1]))
+    if arrays.get("inputs") is not None and np.ndim(arrays["inputs"]) in (2, 3):
+        out.setdefault("dim", int(np.shape(arrays["inputs"])[-1]))
+    return out

@@ -7,6 +7,7 @@ replica r is a single run with seed + r.
 
 from __future__ import annotations
 
+import re
 import warnings
 from pathlib import Path
 
@@ -56,9 +57,10 @@ def load_file(path):
                 x = np.load(path, allow_pickle=False)
             else:
                 x = np.loadtxt(path, delimiter=",", ndmin=2)
-    except (ValueError, OSError, EOFError) as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise RunError(f"cannot read {path} as {path.suffix[1:]} numbers: {first}") from None
+    except (ValueError, OSError, EOFError) as err:  # numpy's message may quote the file: say only where
+        at = re.search(r"at row \d+(, column \d+)?", str(err))
+        raise RunError(f"cannot read {path} as {path.suffix[1:]} numbers" + (f" ({at.group(0)[3:]})" if at else "")) \
+            from None
     if np.size(x) == 0:
         raise RunError(f"{path} holds no data")
     return as_data(x, str(path))

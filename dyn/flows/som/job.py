@@ -6,7 +6,7 @@ import copy
 
 import numpy as np
 
-from dyn.engine.steps import StepJob
+from dyn.engine.steps import StepJob, check_memory, snapshot_count
 from dyn.errors import UsageError
 from dyn.flows.som import kernels
 from dyn.flows.som.config import DECAY_CODES, NEIGHBOURHOOD_CODES
@@ -69,7 +69,13 @@ class SomJob(StepJob):
 
 
 def prepare(cfg, *, init=None, data=None, start=None):
+    if data is None and not cfg.data.lower().endswith((".npy", ".csv")) and cfg.data not in ("array", "digits"):
+        check_memory({"data": 8 * cfg.n * (cfg.dim or 2)})  # before a built-in set is drawn
     x = data_of(cfg, data)
+    # before the initial weights are drawn (a loop over replicas) and the records allocated
+    T = snapshot_count(cfg.steps, cfg.record_every)
+    check_memory({"snapshots": 8 * cfg.replicas * T * (cfg.units * x.shape[1] + 1),
+                  "weights and buffers": 8 * 3 * cfg.replicas * cfg.units * x.shape[1], "data": x.nbytes})
     if data is not None and cfg.dim is not None and cfg.dim != x.shape[1]:
         raise UsageError(f"dim is {cfg.dim} but the data array has {x.shape[1]} columns")
     cfg = copy.copy(cfg)  # record what the data turned out to be

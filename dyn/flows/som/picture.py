@@ -49,8 +49,11 @@ def plane(ds):
 class Picture:
     point_style = {"marker": "o", "ms": 3.5, "color": "tab:red", "zorder": 4}
     trail_style = {"marker": "o", "ms": 1.5, "color": "tab:red", "alpha": 0.3, "mew": 0, "zorder": 2}
-    overlay_styles = [{"color": "tab:red", "lw": 0.8, "zorder": 3}]
+    # the mesh moves everywhere in every frame: drawn without antialiasing and every other snapshot, the
+    # GIF of ``dyn simulate som`` is 3.4 MB instead of 16.5 MB (with the writer's transparent pixels)
+    overlay_styles = [{"color": "tab:red", "lw": 0.8, "zorder": 3, "antialiased": False}]
     default_trail = 0
+    default_every = 2
 
     def __init__(self, ds, *, style="dyn", xlim=None, ylim=None, every=1):
         self.ds = ds

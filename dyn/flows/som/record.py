@@ -18,7 +18,8 @@ VARIABLES = {
     "topographic_loss": ("mean_b sum_k h(c_b, k) |x_b - w_k|^2 over the data, c_b the best unit "
                          "(the forum's loss; on L2-normalised copies when normalize)", "1"),
     "heskes_energy": ("mean_b min_c sum_k h(c, k) |x_b - w_k|^2 over the data (Heskes' energy)", "1"),
-    "loss_train": ("mean minibatch topographic loss over the steps of the frame (rule topographic)", "1"),
+    "loss_train": ("mean minibatch topographic loss over the steps of the frame (rule topographic); NaN at "
+                   "time 0, the initial state, which no step has led to", "1"),
     "sigma": ("neighbourhood width at the snapshot's step", "grid"),
     "lr": ("learning rate at the snapshot's step", "1"),
     "weight_norm": ("mean |w_k| over the units (the forum's weights drift off the sphere)", "1"),

@@ -27,4 +27,4 @@ def metrics(ds):
 FLOW = Flow(name="sphere", config=SphereConfig, prepare=lazy("dyn.flows.sphere.job", "prepare"),
             resume=lazy("dyn.flows.sphere.job", "resume"), arrays=("init", "data"),
             help='Unit vectors by projected or Riemannian descent (seed 000).',
-            summary=summary, metrics=metrics)
+            summary=summary, metrics=metrics, infer=lazy("dyn.flows.sphere.state", "shape_options"))

@@ -15,6 +15,8 @@ import numpy as np
 
 ELEVATION, AZIMUTH = math.radians(20.0), math.radians(-60.0)  # matplotlib's default 3-D view
 PCA_SNAPSHOTS = 50
+FIGSIZE = (8.1, 6.4)  # inches: the square axes, the legend at their right
+AXES_RECT = (0.3 / 8.1, 0.75 / 6.4, 5.2 / 8.1, 5.2 / 6.4)
 
 
 def view_basis():
@@ -80,7 +82,8 @@ class Picture:
         if times[-1] != ds.sizes["time"] - 1:
             times.append(ds.sizes["time"] - 1)
         self.times = times
-        self.figsize = (6, 6)
+        self.figsize = FIGSIZE
+        self.axes_rect = AXES_RECT
         self.xlim, self.ylim = xlim or (-1.08, 1.08), ylim or (-1.08, 1.08)
         self.d = d
 
@@ -103,6 +106,24 @@ class Picture:
             f = self.data_front
             ax.plot(*self.data_xy[f].T, ls="none", marker="*", ms=12, color="tab:red", zorder=5)
             ax.plot(*self.data_xy[~f].T, ls="none", marker="*", ms=12, color="tab:red", alpha=0.3, zorder=1)
+        self._legend(ax)
+
+    def _legend(self, ax):
+        """What the marks are, at the right of the sphere (outside it: nothing moving is drawn there)."""
+        from matplotlib.lines import Line2D
+
+        def mark(style, **changes):
+            return Line2D([], [], **{**{k: v for k, v in style.items() if k != "zorder"}, "ls": "none", **changes})
+
+        entries = [(mark(self.point_style), "vector w_k/|w_k|" + (" (near side)" if self.d >= 3 else ""))]
+        if self.d >= 3:
+            entries.append((mark(self.overlay_styles[0], alpha=0.35), "vector on the far side"))
+        entries.append((mark(self.trail_style, ms=3.0), "trail: its last positions"))
+        if len(self.data_xy):
+            entries.append((mark({"marker": "*", "ms": 12, "color": "tab:red"}), "data point x_n/|x_n|\n"
+                            "(the angular objective's\ninputs; faint: far side)"))
+        ax.legend(*zip(*entries), loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8, frameon=False,
+                  borderaxespad=0.0, labelspacing=1.0)
 
     def points(self, i):
         """The vectors on the near side (the far side is an overlay, without trails)."""

@@ -43,3 +43,18 @@ def as_points(given, n, d, what, replicas, names):
     if (np.linalg.norm(a, axis=2) == 0).any():
         raise UsageError(f"{what} has a zero row: its direction is undefined")
     return np.ascontiguousarray(a)
+
+
+def shape_options(options, arrays):
+    """The config fields the arrays' shapes imply: ``vectors`` and ``dim`` from ``init`` (vector, dim),
+    ``dim`` (and ``samples`` for the angular objective) from ``data`` (sample, dim); a leading replica
+    axis is allowed. The caller's own values win (and are checked against the arrays later)."""
+    out = {}
+    angular = options.get("objective") == "angular" or (options.get("as_seed") and options.get("objective") is None)
+    for name, first in (("init", "vectors"), ("data", "samples" if angular else None)):
+        shape = np.shape(arrays[name]) if arrays.get(name) is not None else ()
+        if len(shape) in (2, 3):
+            if first is not None:
+                out.setdefault(first, int(shape[-2]))
+            out.setdefault("dim", int(shape[-1]))
+    return out
