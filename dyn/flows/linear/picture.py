@@ -125,9 +125,14 @@ class Picture:
         ok = np.isfinite(self.theta).all(1)
         return int(np.flatnonzero(ok)[-1]) if ok.any() else 0
 
+    axes_rect = (0.05, 0.1, 0.45, 0.8)  # the data's axes; the loss panel goes to the right
+
     def draw_static(self, ax):
+        """The field, boundary and points at the LAST snapshot (an animation then sets them frame by frame;
+        drawn as they are, e.g. ``dyn plot --panels final``, they show the end); in the animation's own figure
+        (axes at ``axes_rect``) also the loss panel and the class legend below."""
         fig = ax.get_figure()
-        ax.set_position([0.05, 0.1, 0.45, 0.8])
+        own = np.allclose(ax.get_position().bounds, self.axes_rect)
         ax.set_xlim(*self.xlim)
         ax.set_ylim(*self.ylim)
         ax.set_aspect("equal", adjustable="box")
@@ -142,12 +147,18 @@ class Picture:
             self.dots[c], = ax.plot([], [], ls="none", marker="o", ms=2.2, mew=0, color=COLORS[c], zorder=4,
                                     label=f"t = {c:+d}")
             self.crossed[c], = ax.plot([], [], ls="none", marker="x", ms=4.0, mew=1.0, color=COLORS[c], zorder=5)
-        from matplotlib.lines import Line2D
+        self.cursor = None
+        if own:
+            from matplotlib.lines import Line2D
 
-        proxies = [Line2D([], [], ls="none", marker="o", ms=5, mew=0, color=COLORS[c], label=f"t = {c:+d}")
-                   for c in (-1, 1)]  # a legend outside the moving background: drawn once
-        fig.legend(handles=proxies, loc="lower right", bbox_to_anchor=(0.5, 0.0), ncols=2, fontsize=8, frameon=False)
-        self._draw_losses(fig.add_axes([0.63, 0.1, 0.35, 0.8]))
+            proxies = [Line2D([], [], ls="none", marker="o", ms=5, mew=0, color=COLORS[c], label=f"t = {c:+d}")
+                       for c in (-1, 1)]  # a legend outside the moving background: drawn once
+            fig.legend(handles=proxies, loc="lower right", bbox_to_anchor=(0.5, 0.0), ncols=2, fontsize=8,
+                       frameon=False)
+            self._draw_losses(fig.add_axes([0.63, 0.1, 0.35, 0.8]))
+        else:
+            ax.legend(handles=[self.dots[-1], self.dots[1]], loc="upper left", fontsize=8, markerscale=2)
+        self.update_artists(self.times[-1], field=True)
 
     def _draw_losses(self, ax):
         ds, step = self.ds, self.ds.step.values
@@ -175,6 +186,7 @@ class Picture:
         legend then goes above them)."""
         moving = [self.trails[-1], self.trails[1], self.dots[-1], self.dots[1], self.crossed[-1], self.crossed[1],
                   self.cursor]
+        moving = [a for a in moving if a is not None]
         return moving if self.moving else [self.image, self.contour] + moving
 
     def update_points(self, i):
@@ -201,13 +213,14 @@ class Picture:
     def rgba(self, theta):
         return banded(self.field.values(theta), self.vmax, self.colors)
 
-    def update_artists(self, i):
-        if not self.moving:
+    def update_artists(self, i, field=None):
+        if field if field is not None else not self.moving:  # the data flow's classifier is fixed
             self.image.set_data(self.rgba(self.theta[i]))
             self.contour.set_data(*self.field.contour())
         self.update_points(i)
-        s = float(self.ds.step.values[i])
-        self.cursor.set_xdata([s, s])
+        if self.cursor is not None:
+            s = float(self.ds.step.values[i])
+            self.cursor.set_xdata([s, s])
 
     def points(self, i):
         return np.empty((0, 2))
@@ -251,21 +264,12 @@ def plot_panels(ds, axes, replica=0):
     picture = Picture(ds)
     last = picture.times[-1]
     ax = axes[2]
-    ax.set_xlim(*picture.xlim)
-    ax.set_ylim(*picture.ylim)
-    ax.set_aspect("equal", adjustable="box")
-    ax.imshow(banded(picture.field.values(picture.theta[last]), picture.vmax, faint_colors()), origin="lower",
-              extent=(*picture.xlim, *picture.ylim), interpolation="nearest", aspect="auto")
-    ax.plot(*picture.field.contour(), color="k", lw=1.3)
-    pos = picture.xy[last] if picture.moving else picture.xy
+    picture.draw_static(ax)  # the field, boundary and points at the last snapshot
     if picture.moving:  # where the points that moved came from
+        pos = picture.xy[last]
         moved = np.flatnonzero((picture.xy[0] != pos).any(1))
         seg = np.full((len(moved), 3, 2), np.nan)
         seg[:, 0], seg[:, 1] = picture.xy[0][moved], pos[moved]
-        ax.plot(*seg.reshape(-1, 2).T, color="0.55", lw=0.6, label="paths, start to end")
-    for c in (-1, 1):
-        sel = picture.t == c
-        ax.plot(*pos[sel].T, ls="none", marker="o", ms=2.2, mew=0, color=COLORS[c], label=f"t = {c:+d}")
-    ax.set_xlabel(picture.label, fontsize=8)
+        ax.plot(*seg.reshape(-1, 2).T, color="0.55", lw=0.6, zorder=1)
     ax.set_title(picture.title(last), fontsize=8)
     return axes
