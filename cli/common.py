@@ -96,7 +96,7 @@ def simulate_and_write(flow, options, *, source, output, gif, quiet):
         else:
             ds = dyn.simulate(flow, progress=not quiet, **options)
     except KeyboardInterrupt:
-        raise Interrupted("interrupted before the run had started: nothing written") from None
+        raise Interrupted("interrupted before anything was written") from None
     ds.attrs["command"] = " ".join(["dyn"] + sys.argv[1:])
     try:
         with held_signals(f"writing {output}") as held:

@@ -198,7 +198,7 @@ job.draw_students = draw_students
 def test_a_signal_before_the_run_writes_nothing(tmp_path):
     p = dyn_process(tmp_path, ["simulate", "relu", "--frames", "5", *SMALL], BEFORE_RUN)
     assert p.returncode == 130, p.stderr
-    assert p.stderr.strip() == "dyn: interrupted before the run had started: nothing written"
+    assert p.stderr.strip() == "dyn: interrupted before anything was written"
     assert leftovers(tmp_path, keep=()) == []
 
 

@@ -110,3 +110,22 @@ def test_unknown_kept_names_are_refused_before_any_task(tmp_path, monkeypatch, c
 def test_kept_names_the_flow_has_are_accepted():
     spec = parse_spec({"flow": "relu", "keep": {"metrics": ["convergence_step"], "trajectories": ["loss_train"]}})
     assert spec.metrics == ["convergence_step"] and spec.trajectories == ["loss_train"]
+
+
+def test_parameters_that_follow_a_swept_one(tmp_path):
+    """``follow``: other fields set to factor x the swept value (Safran & Shamir's k = n = m, or m = 2k)."""
+    from dyn.study.spec import Spec
+
+    spec = load_spec(spec_of(BASE + '[sweep]\nteacher_width = {values = [2, 3], follow = {dim = 1, width = 2}}\n',
+                             tmp_path))
+    assert spec.sweep == {"teacher_width": [2, 3]} and spec.dims == ["teacher_width", "seed"]
+    assert spec.options((1,), 0, 3) == {"frames": 5, "teacher_width": 3, "dim": 3, "width": 6, "seed": 0,
+                                        "replicas": 3}
+    assert Spec.from_json(spec.to_json()) == spec
+    plain = load_spec(spec_of(BASE + '[sweep]\nteacher_width = [2, 3]\n', tmp_path, "p.toml"))
+    assert "follow" not in plain.identity()  # the stores of specs without follow keep their identity
+    for bad, words in (('{values = [2], follow = {dimm = 1}}', "unknown parameter"),
+                       ('{values = [2], follow = {frames = 1}}', "also fixed or swept"),
+                       ('{values = [2], follow = {dim = "x"}}', "must be a number")):
+        with pytest.raises(UsageError, match=words):
+            load_spec(spec_of(BASE + f'[sweep]\nteacher_width = {bad}\n', tmp_path, "b.toml"))

@@ -8,7 +8,8 @@ A job (built by a flow's ``prepare``) exposes:
   into preallocated records;
 - ``diverged_at``: (replica,) int64, -1 while a replica is alive, else the step whose loss was not finite;
 - ``step_at(frame)``: the global step count after local frame ``frame`` (for status lines);
-- ``finish(frames_done, status)``: the xarray Dataset of what was computed.
+- ``finish(frames_done, status)``: the xarray Dataset of what was computed;
+- optionally ``stopped()``: True when the run has nothing left to do (every replica converged): it ends there.
 
 The runner sizes the blocks so that a kernel call lasts about ``block_seconds`` (Ctrl-C is seen
 between calls, and a progress bar appears for runs longer than a second), turns SIGINT, SIGTERM
@@ -78,7 +79,8 @@ def run(job, *, progress=True, block_seconds=0.25, label="simulating"):
     with _Interrupt() as interrupt, Progress(job.frames, label, enabled=progress) as bar, \
             ThreadPoolExecutor(1) as pool:
         pending = pool.submit(job.inputs, 0, hi)
-        while done < job.frames and not interrupt.hit and (job.diverged_at < 0).any():
+        stopped = getattr(job, "stopped", lambda: False)  # a job may end early (e.g. every replica converged)
+        while done < job.frames and not interrupt.hit and (job.diverged_at < 0).any() and not stopped():
             inputs, lo = pending.result(), done
             if hi < job.frames:  # draw the next block while this one runs
                 pending = pool.submit(job.inputs, hi, min(job.frames, hi + block))

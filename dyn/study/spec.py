@@ -9,6 +9,7 @@ keep and the figure. Everything is validated here, before anything runs; each pr
     [sweep]                          # one dimension of the store per parameter, in this order
     radius = [0.01, 0.05, 0.25, 1.0]            # a list
     width = {range = [4, 20, 4]}                # start, stop (excluded), step: 4, 8, 12, 16
+    dim = {values = [2, 4], follow = {teacher_width = 1}}  # others follow as multiples: teacher_width = dim
     lr = {logspace = [-2, 0, 5]}                # exponents lo, hi and a count: 0.01 .. 1
     [keep]
     metrics = ["final_loss_test"]    # default: every metric the flow defines (relu: also "w2", "covered"...:
@@ -54,6 +55,7 @@ class Spec:
     trajectories: object = False  # False, True or a list of names
     figures: list = field(default_factory=list)
     name: str = "study"
+    follow: dict = field(default_factory=dict)  # swept name -> {field: factor}: fields set to factor x its value
     files: dict = field(default_factory=dict, compare=False)  # a data file as written -> its resolved path
 
     @property
@@ -75,6 +77,8 @@ class Spec:
     def options(self, point, seed_lo, seed_hi):
         """``dyn.simulate`` options of the seeds ``seeds[seed_lo:seed_hi]`` of ``point`` (one task)."""
         values = {k: v[i] for (k, v), i in zip(self.sweep.items(), point)}
+        for key, fields in self.follow.items():
+            values.update({f: factor * values[key] for f, factor in fields.items()})
         options = {**self.fixed, **values, "seed": self.seeds[seed_lo], "replicas": seed_hi - seed_lo}
         for key in DATA_KEYS:
             if isinstance(options.get(key), str) and options[key] in self.files:
@@ -84,9 +88,10 @@ class Spec:
     def identity(self):
         """What makes two specs the same study (not the figure, workers or scheduler); the sweep's
         order is kept (it is the order of the store's dims)."""
-        return {"flow": self.flow, "fixed": self.fixed, "sweep": [[k, v] for k, v in self.sweep.items()],
-                "seeds": self.seeds,
-                "keep": {"metrics": self.metrics, "trajectories": self.trajectories}}
+        out = {"flow": self.flow, "fixed": self.fixed, "sweep": [[k, v] for k, v in self.sweep.items()],
+               "seeds": self.seeds,
+               "keep": {"metrics": self.metrics, "trajectories": self.trajectories}}
+        return {**out, "follow": self.follow} if self.follow else out
 
     def to_json(self):
         return json.dumps({**self.identity(), "figure": self.figures, "name": self.name}, sort_keys=True)
@@ -96,7 +101,7 @@ class Spec:
         d = json.loads(text)
         return cls(flow=d["flow"], fixed=d["fixed"], sweep=dict(d["sweep"]), seeds=d["seeds"],
                    metrics=d["keep"]["metrics"], trajectories=d["keep"]["trajectories"],
-                   figures=d.get("figure", []), name=d.get("name", "study"))
+                   figures=d.get("figure", []), name=d.get("name", "study"), follow=d.get("follow", {}))
 
 
 def load_spec(path, allow_outside_data=False):
@@ -134,13 +139,15 @@ def parse_spec(data, name="study", folder=None, allow_outside_data=True):
             if key not in names:
                 raise UsageError(f"{section}.{key}: unknown parameter of flow {flow.name!r}; "
                                  f"it has: {', '.join(n for n in names if n not in OWNED)}")
+    follow = {key: _follow(key, value.pop("follow"), names, fixed, sweep_in) for key, value in sweep_in.items()
+              if isinstance(value, dict) and "follow" in value}
     both = sorted(set(fixed) & set(sweep_in))
     if both:
         raise UsageError(f"{both[0]!r} is both fixed and swept")
     sweep = {key: _values(key, value) for key, value in sweep_in.items()}
     spec = Spec(flow=flow.name, fixed={k: _scalar(f"fixed.{k}", v) for k, v in fixed.items()}, sweep=sweep,
                 seeds=_seeds(data.get("seeds", 1)), metrics=_keep_metrics(data), trajectories=_keep_traj(data),
-                figures=_figures(data, sweep), name=name,
+                figures=_figures(data, sweep), name=name, follow=follow,
                 files=_data_files(fixed, sweep, Path(folder) if folder is not None else Path("."),
                                   allow_outside_data))
     _check_configs(spec, flow)
@@ -165,9 +172,27 @@ def _scalar(where, value):
     raise UsageError(f"{where} must be a number, a string or a boolean, got {value!r}")
 
 
+def _follow(key, fields, names, fixed, sweep):
+    """{field: factor} of the parameters that follow swept ``key`` (``follow = {dim = 1, width = 2}``)."""
+    where = f"sweep.{key}.follow"
+    if not isinstance(fields, dict) or not fields:
+        raise UsageError(f"{where} must be a table of parameter = factor")
+    for name, factor in fields.items():
+        if name not in names or name in OWNED:
+            raise UsageError(f"{where}.{name}: unknown parameter")
+        if name in fixed or name in sweep:
+            raise UsageError(f"{where}.{name}: {name!r} is also fixed or swept")
+        if isinstance(factor, bool) or not isinstance(factor, numbers.Real) or not math.isfinite(factor):
+            raise UsageError(f"{where}.{name} must be a number, got {factor!r}")
+    return {name: _scalar(where, factor) for name, factor in fields.items()}
+
+
 def _values(key, value):
-    """The list of values of swept parameter ``key``: a list, {range = [...]} or {logspace = [...]}."""
+    """The list of values of swept parameter ``key``: a list, {range = [...]}, {logspace = [...]} or
+    {values = [...]} (the form that takes ``follow``)."""
     where = f"sweep.{key}"
+    if isinstance(value, dict) and set(value) == {"values"}:
+        value = value["values"]
     if isinstance(value, list):
         values = [_scalar(where, v) for v in value]
     elif isinstance(value, dict) and len(value) == 1 and next(iter(value)) in ("range", "logspace"):

@@ -64,8 +64,8 @@ def check_same(spec, store):
     """UsageError naming the first difference when ``spec`` is not the study stored in ``store``."""
     old = stored_spec(store).identity()
     new = json.loads(json.dumps(spec.identity()))
-    for key in ("flow", "fixed", "sweep", "seeds", "keep"):
-        if old[key] != new[key]:
+    for key in ("flow", "fixed", "sweep", "follow", "seeds", "keep"):
+        if old.get(key) != new.get(key):
             raise UsageError(f"{store} holds a study with a different {key} ({json.dumps(old[key])} != "
                              f"{json.dumps(new[key])}): use another -o, or --force to start it again")
 

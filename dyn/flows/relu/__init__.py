@@ -17,8 +17,14 @@ def metrics(ds):
     """Per-replica summaries a study keeps: final losses and when the test loss fell 100-fold."""
     from dyn.analysis import convergence_step, final
 
-    return {"final_loss_test": final(ds, "loss_test"), "final_loss_train": final(ds, "loss_train"),
-            "convergence_step": convergence_step(ds, "loss_test", factor=1e-2)}
+    out = {"final_loss_test": final(ds, "loss_test"), "final_loss_train": final(ds, "loss_train"),
+           "convergence_step": convergence_step(ds, "loss_test", factor=1e-2)}
+    if "certificate" in ds:  # train="population": the end point's certificate, 1.0 for the label it got
+        for name in ("global", "spurious", "saddle", "not converged"):
+            out[name.replace(" ", "_")] = (ds["certificate"] == name).astype(float)
+        out["final_grad_norm"] = ds["final_grad_norm"]
+        out["min_hessian_eigenvalue"] = ds["hessian_eigenvalues"].isel(eigenvalue=0)
+    return out
 
 
 # the analysis a study keeps when its spec names it: the last finite value of each per-snapshot scalar

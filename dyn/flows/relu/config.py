@@ -13,6 +13,10 @@ SCALINGS = ("seed", "mean-field")
 RNGS = ("default", "notebook", "counter")
 TEST_LOSSES = ("auto", "exact", "monte-carlo", "none")
 DEVICES = ("auto", "cpu", "cuda")
+TRAINS = ("samples", "set", "population")
+INTEGRATORS = ("euler", "dopri5")
+INITS = ("sphere", "xavier", "array")
+TEACHERS = ("random", "orthogonal", "array")
 EXACT_AUTO_LIMIT = 100_000  # test_loss="auto" is exact while (m + M)**2 <= this
 
 
@@ -49,6 +53,23 @@ class ReluConfig(Config):
                       "(Philox4x32-10 keyed by seed, step and sample: the same inputs on every device).", fixed=True)
     test_loss: str = option("auto", "auto, exact, monte-carlo or none.")
     device: str = device_option()
+    train: str = option("samples", "samples (SGD on fresh samples), set (GD on train_size samples) or population "
+                        "(GD on the exact loss under x ~ N(0, I)).", fixed=True)
+    integrator: str = option("euler", "population: euler (GD, step lr) or dopri5 (the gradient flow, adaptive; "
+                             "lr is then the flow time between steps).")
+    rtol: float = option(1e-8, "dopri5: error tolerance (relative and absolute) of each substep.")
+    tol: float | None = option(None, "population: stop when the gradient norm is below this.", show="none: no stop")
+    tol_loss: float = option(1e-6, "population: an end point below this loss is a global minimum.")
+    tol_hessian: float = option(1e-6, "population: an end point is a minimum if the Hessian's smallest eigenvalue "
+                                "is >= -this.")
+    bias: bool = option(True, "Neurons have biases (else b = 0, fixed; the teacher's too).",
+                        flags=("--bias/--no-bias",), fixed=True)
+    train_a: bool = option(True, "Train the output weights a (else frozen at their initial values).",
+                           flags=("--train-a/--freeze-a",), fixed=True)
+    init: str = option("sphere", "sphere ((w, b) of norm radius, a ~ N(0, 1)) or xavier (w ~ Glorot uniform, "
+                       "a = 1, b = 0), or array (given).")
+    teacher: str = option("random", "random (a ~ N(0, 1), |(w, b)| = 1), orthogonal (w_j = e_j, a = 1, b = 0: "
+                          "Safran & Shamir's) or array (given).", fixed=True)
 
     def validate(self):
         self._set(
@@ -66,6 +87,7 @@ class ReluConfig(Config):
         )
         if self.train_size is not None:
             self._set(train_size=integer("train_size", self.train_size, 1))
+        self._check_training()
         choice("schedule", self.schedule, SCHEDULES)
         choice("scaling", self.scaling, SCALINGS)
         choice("rng", self.rng, RNGS)
@@ -74,11 +96,46 @@ class ReluConfig(Config):
         if self.rng == "notebook":
             self._check_notebook()
 
+    def _check_training(self):
+        choice("train", self.train, TRAINS)
+        choice("integrator", self.integrator, INTEGRATORS)
+        choice("init", self.init, INITS)
+        choice("teacher", self.teacher, TEACHERS)
+        self._set(rtol=real("rtol", self.rtol, positive=True), tol_loss=real("tol_loss", self.tol_loss, positive=True),
+                  tol_hessian=real("tol_hessian", self.tol_hessian, positive=True))
+        for name in ("bias", "train_a"):
+            if not isinstance(getattr(self, name), bool):
+                raise UsageError(f"{name} must be true or false, got {getattr(self, name)!r}")
+        if self.tol is not None:
+            self._set(tol=real("tol", self.tol, positive=True))
+        if self.train_size is not None and self.train == "samples":
+            self._set(train="set")  # today's meaning of train_size
+        if self.train == "set" and self.train_size is None:
+            raise UsageError("train 'set' needs train_size (the size of the training set)")
+        if self.teacher == "orthogonal" and self.teacher_width > self.dim:
+            raise UsageError(f"an orthogonal teacher needs teacher_width <= dim, got {self.teacher_width} neurons "
+                             f"in {self.dim} dimensions")
+        if self.train == "population":
+            if self.train_size is not None:
+                raise UsageError("train 'population' is the exact loss under x ~ N(0, I): drop train_size")
+            if self.rng == "notebook":
+                raise UsageError("train 'population' draws no samples: rng 'notebook' does not apply")
+            if self.schedule != "seed":
+                raise UsageError("train 'population' takes steps_per_frame steps a frame: schedule does not apply")
+        else:
+            if self.integrator != "euler":
+                raise UsageError(f"integrator {self.integrator!r} integrates the population gradient flow: "
+                                 f"use train 'population'")
+            if self.tol is not None:
+                raise UsageError("tol stops on the exact gradient's norm: use train 'population'")
+
     def _check_notebook(self):
         if self.replicas > 1:
             raise UsageError("rng 'notebook' draws everything from one RandomState: replicas must be 1")
         if self.schedule != "seed" or self.train_size is not None:
             raise UsageError("rng 'notebook' reproduces the seed's schedule: use schedule 'seed' and no train_size")
+        if self.init == "xavier" or self.teacher == "orthogonal" or not self.bias:
+            raise UsageError("rng 'notebook' draws the seed's networks: use init 'sphere', a random teacher and biases")
         # frame i draws 100 int(log(10 + 10 i)) samples: every multiple of 100 from frame 0's to the last frame's
         # (log(10 + 10 i) grows by less than 1 a frame), so check those, not every frame
         for n in range(seed_frame_samples(0), seed_frame_samples(self.frames - 1) + 1, 100):

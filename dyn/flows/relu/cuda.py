@@ -78,8 +78,10 @@ def step_cuda(r, states, consts, inputs, work, shared, s):
     if loss - loss == 0.0:  # finite: take the step
         h = consts.lr / n
         for k in range(t, m, T):
-            a[k] -= h * ga[k]
-            b[k] -= h * gb[k]
+            if consts.train_a:
+                a[k] -= h * ga[k]
+            if consts.bias:
+                b[k] -= h * gb[k]
             for q in range(d):
                 wt[q, k] -= h * gw[q, k]
     return loss

@@ -88,7 +88,7 @@ class ReluJob(Job):
 
     def consts(self):
         t = self.teacher
-        return kernels.Consts(t.a, t.w, t.b, self.cfg.lr * self.scale)
+        return kernels.Consts(t.a, t.w, t.b, self.cfg.lr * self.scale, self.cfg.train_a, self.cfg.bias)
 
     def finish(self, frames_done, status):
         ds = to_dataset(self.cfg, self.records(frames_done), self.teacher, self.clocks(frames_done),
@@ -109,7 +109,8 @@ class GpuRun:
         self.job, self.cuda, self.gpu = job, cuda, gpu
         self.state = kernels.State(cuda.to_device(job.a), cuda.to_device(job.wt), cuda.to_device(job.b))
         c = job.consts()
-        self.consts = kernels.Consts(cuda.to_device(c.ta), cuda.to_device(c.tw), cuda.to_device(c.tb), c.lr)
+        self.consts = kernels.Consts(cuda.to_device(c.ta), cuda.to_device(c.tw), cuda.to_device(c.tb), c.lr,
+                                     c.train_a, c.bias)
         self.work = gpu.work_arrays(cfg.replicas, cfg.width, cfg.dim)
         self.threads = gpu.threads_for(cfg.width)
 
@@ -147,17 +148,12 @@ def _inputs_array(inputs, cfg):
 
 def prepare(cfg, *, init=None, teacher=None, inputs=None, start=None):
     """The job of config ``cfg``; ``start`` continues a run (see :func:`resume`)."""
+    if cfg.train == "population":
+        return prepare_population(cfg, init=init, teacher=teacher, inputs=inputs, start=start)
     frame0 = start["frame"] if start else 0
     check_size(cfg, cfg.frames + (start is None))
     notebook = NotebookDraws(cfg, frame0) if cfg.rng == "notebook" else None
-    if teacher is not None:
-        teacher = as_neurons(teacher, cfg.teacher_width, cfg.dim, "teacher")
-    else:
-        teacher = notebook.teacher if notebook else draw_teacher(cfg)
-    if init is not None:
-        student = as_neurons(init, cfg.width, cfg.dim, "init", replicas=cfg.replicas)
-    else:
-        student = Neurons(*(v[None] for v in notebook.student)) if notebook else draw_students(cfg)
+    teacher, student = networks(cfg, init, teacher, notebook)
     if inputs is not None:
         x = _inputs_array(inputs, cfg)
         if cfg.train_size is not None:
@@ -169,6 +165,36 @@ def prepare(cfg, *, init=None, teacher=None, inputs=None, start=None):
     else:
         source = notebook or (CounterSamples(cfg) if cfg.rng == "counter" else FreshSamples(cfg))
     return ReluJob(cfg, student, teacher, source, start=start)
+
+
+def networks(cfg, init, teacher, notebook=None):
+    """The teacher and the students: given (checked against the config's switches) or drawn."""
+    if teacher is not None:
+        teacher = as_neurons(teacher, cfg.teacher_width, cfg.dim, "teacher")
+        if not cfg.bias and np.any(teacher.b != 0):
+            raise UsageError("bias is off (b = 0 for every neuron): the teacher's biases must be 0")
+    else:
+        teacher = notebook.teacher if notebook else draw_teacher(cfg)
+    if init is not None:
+        student = as_neurons(init, cfg.width, cfg.dim, "init", replicas=cfg.replicas)
+        if not cfg.bias and np.any(student.b != 0):
+            raise UsageError("bias is off (b = 0 for every neuron): init's biases must be 0")
+    else:
+        student = Neurons(*(v[None] for v in notebook.student)) if notebook else draw_students(cfg)
+    return teacher, student
+
+
+def prepare_population(cfg, *, init=None, teacher=None, inputs=None, start=None):
+    """The job of a run on the exact population loss (no samples: ``inputs`` are refused)."""
+    from dyn.flows.relu.population_job import PopulationJob
+
+    if inputs is not None:
+        raise UsageError("train 'population' is the exact loss under x ~ N(0, I): it takes no inputs")
+    if cfg.device == "cuda":
+        raise UsageError("train 'population' runs on the CPU: use device 'cpu' or 'auto'")
+    check_size(cfg, cfg.frames + (start is None))
+    teacher, student = networks(cfg, init, teacher)
+    return PopulationJob(cfg, student, teacher, start=start)
 
 
 def resume(ds, cfg, start):

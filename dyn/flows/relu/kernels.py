@@ -60,12 +60,15 @@ class State(NamedTuple):
 
 
 class Consts(NamedTuple):
-    """The teacher (``ta`` (M,), ``tw`` (M, d), ``tb`` (M,)) and the step size ``lr * scale``."""
+    """The teacher (``ta`` (M,), ``tw`` (M, d), ``tb`` (M,)), the step size ``lr * scale`` and which parameters
+    move: ``train_a`` (else a stays as it is) and ``bias`` (else b stays as it is: 0 without biases)."""
 
     ta: np.ndarray
     tw: np.ndarray
     tb: np.ndarray
     lr: float
+    train_a: bool = True
+    bias: bool = True
 
 
 class Inputs(NamedTuple):
@@ -110,7 +113,7 @@ def step(state, consts, inputs, work, s):
     """One minibatch step: the batch's mean gradient, then the update; returns the batch's mean loss."""
     a, wt, b = state
     z, ga, gb, gw = work
-    ta, tw, tb, lr = consts
+    ta, tw, tb, lr, train_a, bias = consts
     x = inputs.x
     m = a.shape[0]
     d = wt.shape[0]
@@ -142,9 +145,12 @@ def step(state, consts, inputs, work, s):
     if not np.isfinite(loss):
         return loss
     h = lr / n
-    for k in range(m):
-        a[k] -= h * ga[k]
-        b[k] -= h * gb[k]
+    if train_a:
+        for k in range(m):
+            a[k] -= h * ga[k]
+    if bias:
+        for k in range(m):
+            b[k] -= h * gb[k]
     for q in range(d):
         for k in range(m):
             wt[q, k] -= h * gw[q, k]

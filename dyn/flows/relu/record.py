@@ -26,6 +26,17 @@ VARIABLES = {
     "samples_seen": ("samples used in gradients so far", "sample"),
     "time": ("frame index: time 0 is the initial state, time t the state after frame t - 1", "frame"),
     "neuron": ("student neuron index", "1"),
+    "flow_time": ("train 'population': flow time t = step x lr x scale of the gradient flow", "1"),
+    "grad_norm": ("train 'population': norm of the exact gradient over the trained parameters at the snapshot",
+                  "1"),
+    "converged_at": ("train 'population': the step whose gradient norm fell below tol, -1 if none", "step"),
+    "grad_evals": ("train 'population': exact gradients evaluated", "1"),
+    "final_loss": ("exact population loss at the end point", "1"),
+    "final_grad_norm": ("norm of the exact gradient over the trained parameters at the end point", "1"),
+    "hessian_eigenvalues": ("smallest eigenvalues of the Hessian of the population loss at the end point "
+                            "(central differences of the exact gradient), ascending", "1"),
+    "certificate": ("the end point: global (loss < tol_loss), spurious (gradient < tol, Hessian PSD to "
+                    "tol_hessian), saddle, not converged, or diverged", "1"),
     "teacher_neuron": ("teacher neuron index", "1"),
     "coord": ("picture coordinates x, y", "1"),
 }
@@ -57,8 +68,10 @@ def test_loss(cfg, a, w, b, teacher, skip=False):
     return loss.reshape(shape), how
 
 
-def to_dataset(cfg, rec, teacher, clocks, diverged_at, status, skip_test_loss=False):
-    """Assemble the run's Dataset; ``rec`` arrays are (replica, time, ...)."""
+def to_dataset(cfg, rec, teacher, clocks, diverged_at, status, skip_test_loss=False, *, extra=None,
+               extra_coords=None):
+    """Assemble the run's Dataset; ``rec`` arrays are (replica, time, ...); ``extra``: more variables
+    {name: (dims, values)}, ``extra_coords`` more coordinates."""
     loss, how = test_loss(cfg, rec["a"], rec["w"], rec["b"], teacher, skip=skip_test_loss)
     lead = ("replica", "time")
     data = {
@@ -73,6 +86,7 @@ def to_dataset(cfg, rec, teacher, clocks, diverged_at, status, skip_test_loss=Fa
         "teacher_w": (("teacher_neuron", "dim"), teacher.w),
         "teacher_b": (("teacher_neuron",), teacher.b),
         "teacher_position": (("teacher_neuron", "coord"), positions(teacher.a, teacher.w, teacher.b)),
+        **(extra or {}),
     }
     coords = {
         "time": ("time", clocks["time"]),
@@ -81,6 +95,7 @@ def to_dataset(cfg, rec, teacher, clocks, diverged_at, status, skip_test_loss=Fa
         "neuron": ("neuron", np.arange(cfg.width)),
         "teacher_neuron": ("teacher_neuron", np.arange(cfg.teacher_width)),
         "coord": ("coord", ["x", "y"]),
+        **(extra_coords or {}),
     }
     ds = run_dataset(data, coords, cfg, VARIABLES, status, flow="relu", teacher_seed=cfg.teacher_seed,
                      test_loss=cfg.resolved_test_loss)

@@ -26,13 +26,46 @@ def draw_neurons(gen, n, d, radius=1.0):
     return Neurons(a, wb[:, :d].copy(), wb[:, d].copy())
 
 
+def draw_neurons_without_bias(gen, n, d, radius=1.0):
+    """a ~ N(0, 1); w ~ N(0, I_d) rescaled to norm ``radius``; b = 0."""
+    a = gen.standard_normal(n)
+    w = gen.standard_normal((n, d))
+    w *= radius / np.linalg.norm(w, axis=1, keepdims=True)
+    return Neurons(a, w, np.zeros(n))
+
+
+def draw_xavier(gen, n, d):
+    """Glorot & Bengio's uniform init of the first layer (fan in d, fan out n): w ~ U(-r, r), r = sqrt(6 / (d + n));
+    a = 1 and b = 0 (Safran & Shamir's student)."""
+    r = np.sqrt(6.0 / (d + n))
+    return Neurons(np.ones(n), gen.uniform(-r, r, (n, d)), np.zeros(n))
+
+
+def orthogonal_teacher(n, d):
+    """Safran & Shamir's teacher: w_j = e_j (unit norm, orthogonal), a = 1, b = 0 (n <= d)."""
+    return Neurons(np.ones(n), np.eye(n, d), np.zeros(n))
+
+
 def draw_teacher(cfg):
-    return draw_neurons(stream(cfg.teacher_seed, TEACHER), cfg.teacher_width, cfg.dim)
+    if cfg.teacher == "orthogonal":
+        return orthogonal_teacher(cfg.teacher_width, cfg.dim)
+    gen = stream(cfg.teacher_seed, TEACHER)
+    if not cfg.bias:
+        return draw_neurons_without_bias(gen, cfg.teacher_width, cfg.dim)
+    return draw_neurons(gen, cfg.teacher_width, cfg.dim)
+
+
+def draw_student(cfg, gen):
+    if cfg.init == "xavier":
+        return draw_xavier(gen, cfg.width, cfg.dim)
+    if not cfg.bias:
+        return draw_neurons_without_bias(gen, cfg.width, cfg.dim, cfg.radius)
+    return draw_neurons(gen, cfg.width, cfg.dim, cfg.radius)
 
 
 def draw_students(cfg):
     """Replica r starts from the stream (seed + r, INIT): the same as a single run with seed + r."""
-    drawn = [draw_neurons(stream(cfg.seed + r, INIT), cfg.width, cfg.dim, cfg.radius) for r in range(cfg.replicas)]
+    drawn = [draw_student(cfg, stream(cfg.seed + r, INIT)) for r in range(cfg.replicas)]
     return Neurons(*(np.stack(x) for x in zip(*drawn)))
 
 
