@@ -12,6 +12,11 @@ from importlib import import_module
 
 from dyn.engine.kernel_cache import watch as _watch
 
+# numba's OpenMP threads wait for work passively: threads that spin between parallel regions take the
+# cores of a shared machine from the serial kernels and from each other (under load a som run took
+# twice as long). An OMP_WAIT_POLICY set by the user wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 __version__ = "0.1.0"
 
 # numba's cache of every kernel is keyed to all sources kernels can reach (dyn.engine.kernel_cache):

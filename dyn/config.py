@@ -57,6 +57,19 @@ def choice(name, value, choices):
     return value
 
 
+RECORDS = ("even", "log")  # snapshot spacings of step-counted flows (dyn.engine.steps)
+
+
+def resolve_record(record, record_every, default):
+    """The snapshot spacing of a config: ``record`` if given, "even" when ``record_every`` is given, else
+    the flow's ``default``; one line (UsageError) for a bad or contradictory choice."""
+    if record is None:
+        return "even" if record_every is not None else default
+    if record not in RECORDS:
+        raise UsageError(f"record must be one of {', '.join(RECORDS)}; got {record!r}")
+    if record == "log" and record_every is not None:
+        raise UsageError("record_every applies to record='even'; record='log' chooses its own snapshot steps")
+    return record
 def option(default, help, *, fixed=False, flags=None, show=None):
     """A config field that documents itself: the CLI's ``dyn simulate FLOW`` option is generated from it.
 
@@ -118,7 +131,13 @@ class Config:
         return {f.name for f in dataclasses.fields(cls) if f.metadata.get("fixed")}
 
     def check_continuation(self, **overrides):
-        """This config with ``overrides``, refused (UsageError) where one changes a fixed field."""
+        """This config with ``overrides``, refused (UsageError) where one changes a fixed field. A snapshot
+        spacing given for the continuation replaces the run's (``record_every`` means ``record="even"``)."""
+        if "record" in self.field_names():
+            if overrides.get("record_every") is not None:
+                overrides.setdefault("record", "even")
+            elif overrides.get("record") == "log":
+                overrides["record_every"] = None
         for key, value in overrides.items():
             if key in self.fixed_fields() and value != getattr(self, key):
                 raise UsageError(f"cannot change {key} when continuing a run ({getattr(self, key)!r} -> {value!r})")

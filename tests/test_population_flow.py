@@ -193,3 +193,13 @@ def test_population_with_given_inputs_or_nonzero_biases_without_bias_is_refused(
     with pytest.raises(dyn.UsageError, match="teacher's biases must be 0"):
         dyn.simulate("relu", bias=False, frames=1,
                      teacher={"a": np.ones(4), "w": np.ones((4, 2)), "b": np.ones(4)})
+
+
+def test_continued_population_run_equals_unbroken_run():
+    common = dict(train="population", width=3, dim=3, teacher_width=3, steps_per_frame=10, lr=0.5, bias=False)
+    first = dyn.simulate("relu", **common, frames=4)
+    more = dyn.simulate("relu", init=first, frames=4)
+    full = dyn.simulate("relu", **common, frames=8)
+    np.testing.assert_array_equal(more.flow_time.values, full.flow_time.values[-4:])
+    for k in "awb":
+        np.testing.assert_array_equal(more[k].isel(time=-1).values, full[k].isel(time=-1).values)

@@ -10,7 +10,7 @@ from dyn.flows.som.config import SomConfig
 
 @pytest.fixture(scope="session")
 def ring_run():
-    return dyn.simulate("som", steps=2000, n=400)
+    return dyn.simulate("som", steps=2000, n=400, measures="all")
 
 
 def test_defaults_follow_the_rule():
@@ -29,8 +29,10 @@ def test_default_run_unfolds_the_map(ring_run):
     assert ds.w.dims == ("time", "unit", "dim") and ds.sizes["unit"] == 100
     assert int(ds.step[-1]) == 2000 and ds.sizes["time"] == 501  # record_every 4, initial state included
     qe, te = ds.quantization_error.values, ds.topographic_error.values
+    measured = np.isfinite(qe)  # 500 frames: every 10th snapshot is measured (about 50), and the last
+    assert measured[::10].all() and measured.sum() == 51 and np.isnan(qe[1:10]).all()
     assert qe[-1] < 0.5 * qe[0] and te[-1] < 0.3 < te[0]
-    assert np.all(ds.heskes_energy.values <= ds.topographic_loss.values + 1e-12)
+    assert np.all(ds.heskes_energy.values[measured] <= ds.topographic_loss.values[measured] + 1e-12)
     assert ds.sigma.values[0] == 1.0 and ds.lr.values[-1] == pytest.approx(0.5 / 3)  # asymptotic decay at T
     for name in ("w", "quantization_error", "topographic_error", "topographic_loss", "heskes_energy", "sigma", "lr",
                  "coords", "data", "diverged_at", "step"):
@@ -181,6 +183,33 @@ def test_above_three_dimensions_the_animation_shows_the_u_matrix_over_time():
     assert pic.figsize == (12, 6)
 
 
+@pytest.mark.parametrize("opts", [dict(rule="topographic", dim=6, n=40, batch=8, steps=6),
+                                  dict(rule="online", dim=5, data="uniform", n=60, steps=50)])
+def test_plot_above_three_dimensions_has_three_panels_that_do_not_overlap(opts):
+    """dyn plot of a D > 3 map: curves, U-matrix (with its colour bar) and map side by side, no layout warning."""
+    import warnings
+
+    from matplotlib.transforms import Bbox
+
+    ds = dyn.simulate("som", rows=3, cols=4, **opts)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # tight_layout's warnings fail the test
+        fig = dyn.plot(ds)
+        renderer = fig.canvas.get_renderer()
+    groups = {}  # a twin axis shares its host's position: one group each
+    for ax in fig.axes:
+        groups.setdefault(tuple(np.round(ax.get_position().bounds, 6)), []).append(ax.get_tightbbox(renderer))
+    boxes = [Bbox.union(b) for b in groups.values()]
+    assert len(boxes) == 4  # QE/TE curves (with the TE twin), U-matrix, its colour bar, the map
+    for i in range(len(boxes)):
+        for j in range(i + 1, len(boxes)):
+            a, b = boxes[i], boxes[j]
+            overlap_w = min(a.x1, b.x1) - max(a.x0, b.x0)
+            overlap_h = min(a.y1, b.y1) - max(a.y0, b.y0)
+            assert overlap_w <= 0 or overlap_h <= 0, (i, j, a, b)
+    assert max(b.x1 for b in boxes) <= fig.bbox.width + 1 and min(b.x0 for b in boxes) >= -1  # inside the figure
+
+
 def test_metrics_for_studies(ring_run):
     m = dyn.flows.get_flow("som").metrics(ring_run)
     assert set(m) >= {"final_quantization_error", "final_topographic_error", "final_topographic_loss"}
@@ -193,6 +222,56 @@ def test_divergence_is_reported():
                       momentum=0.0, normalize=False)
     assert ds.attrs["status"].startswith("diverged at step")
     assert int(ds.diverged_at) > 0 and np.isnan(ds.w.values[-1]).all()
+
+
+def test_online_rule_diverges_before_any_measure_is_infinite():
+    """lr 20 makes every update overshoot: the run stops at the first step whose sample is at a non-finite
+    distance from a unit, so every snapshot it keeps has finite measures (it used to complete with
+    infinite measures for most of its snapshots)."""
+    ds = dyn.simulate("som", lr=20.0, lr_decay="constant", sigma=1.5, sigma_decay="constant", steps=4000, n=400,
+                      measures="all", measure_every=1)
+    assert ds.attrs["status"].startswith("diverged at step") and int(ds.diverged_at) > 0
+    alive = np.isfinite(ds.w.values).all(axis=(1, 2))
+    assert alive[0] and not alive[-1]
+    for name in ("quantization_error", "topographic_error", "topographic_loss", "heskes_energy"):
+        assert np.isfinite(ds[name].values[alive]).all() and np.isnan(ds[name].values[~alive]).all()
+    k = np.flatnonzero(alive)[-1]
+    assert ds.step.values[k] < int(ds.diverged_at) <= ds.step.values[k + 1]  # in the frame after the last snapshot
+
+
+def test_a_snapshot_whose_measures_overflow_ends_the_replica_there():
+    """Finite weights far enough out for the measures to overflow: the replica diverges at that snapshot."""
+    from dyn.flows.som import FLOW
+
+    job = FLOW.prepare(SomConfig(rows=3, cols=3, steps=40, n=50, record_every=4, replicas=2))
+    job.advance(0, job.frames, job.inputs(0, job.frames))
+    assert (job.diverged_at == -1).all()
+    job.rec["w"][1, 6] = 1e200  # every unit: no data point has a finite distance to its best unit
+    job.measure(np.arange(11), pick=False)
+    assert list(job.diverged_at) == [-1, 24] and int(job.steps[6]) == 24
+    assert np.isnan(job.rec["w"][1, 6:]).all() and np.isfinite(job.rec["w"][1, :6]).all()
+    assert np.isnan(job.rec["quantization_error"][1, 6:]).all() and np.isfinite(job.rec["w"][0]).all()
+
+
+def test_batch_rule_refuses_a_learning_rate_above_one(run_cli, tmp_path):
+    with pytest.raises(dyn.UsageError, match=r"batch rule's lr must be in \(0, 1\]"):
+        SomConfig(rule="batch", lr=1.5)
+    assert SomConfig(rule="batch", lr=1.0).lr == 1.0
+    code, out, err = run_cli("simulate", "som", "--rule", "batch", "--lr", "2")
+    assert code == 2 and one_line_error(err) and "(0, 1]" in err and not (tmp_path / "som.nc").exists()
+
+
+def test_measures_every_few_snapshots_and_the_last():
+    ds = dyn.simulate("som", rows=3, cols=3, steps=100, n=40, measure_every=7)
+    qe = ds.quantization_error.values
+    assert list(np.flatnonzero(np.isfinite(qe))) == list(range(0, 100, 7)) + [100]
+    every = dyn.simulate("som", rows=3, cols=3, steps=100, n=40, measure_every=1)
+    np.testing.assert_array_equal(every.w, ds.w)  # measuring does not touch the trajectory
+    np.testing.assert_allclose(every.quantization_error.values[::7], qe[::7], rtol=1e-13)
+    assert np.isfinite(dyn.simulate("som", rows=3, cols=3, steps=5000, n=40).quantization_error.values).sum() == 51
+    assert np.isfinite(dyn.simulate("som", rows=3, cols=3, steps=50, n=40).quantization_error.values).all()
+    with pytest.raises(dyn.UsageError, match="measure_every must be >= 1"):
+        SomConfig(measure_every=0)
 
 
 def _h(rows, cols, name, sigma, topology="rectangular", toroidal=False, rule="online"):
@@ -249,7 +328,7 @@ def test_results_do_not_depend_on_the_thread_count():
     import numba
 
     before = numba.get_num_threads()
-    opts = dict(rule="topographic", rows=4, cols=5, dim=8, n=100, batch=16, steps=20, replicas=3)
+    opts = dict(rule="topographic", rows=4, cols=5, dim=8, n=100, batch=16, steps=20, replicas=3, measures="all")
     try:
         numba.set_num_threads(1)
         one = dyn.simulate("som", **opts)
@@ -290,3 +369,33 @@ def test_a_data_array_sets_the_size_and_refuses_a_contradicting_one():
         dyn.simulate("som", data=x, dim=4, rows=3, cols=3, steps=10)
     with pytest.raises(dyn.UsageError, match="a data array has its own size"):
         dyn.simulate("som", data=x, n=7, rows=3, cols=3, steps=10)
+
+
+def test_an_online_map_is_recorded_at_log_spaced_steps_and_plotted_on_a_log_step_axis():
+    """The map unfolds in its first 1% of samples: online and heskes runs record log-spaced snapshots."""
+    assert (SomConfig().record, SomConfig(rule="heskes").record) == ("log", "log")
+    assert (SomConfig(rule="topographic").record, SomConfig(rule="batch").record) == ("even", "even")
+    assert SomConfig(record_every=10).record == "even"
+    ds = dyn.simulate("som", rows=4, cols=4, steps=3000, n=100)
+    steps = ds.step.values
+    assert ds.sizes["time"] == 501 and list(steps[:51]) == list(range(51)) and steps[-1] == 3000
+    assert dyn.plot(ds).axes[0].get_xscale() == "symlog"
+    even = dyn.simulate("som", rows=4, cols=4, steps=3000, n=100, record="even")
+    assert list(even.step.values[:3]) == [0, 6, 12] and dyn.plot(even).axes[0].get_xscale() == "linear"
+    np.testing.assert_array_equal(even.w.values[-1], ds.w.values[-1])  # the spacing never changes the run
+
+
+def test_unstack_grid_puts_each_unit_at_its_row_and_column():
+    from dyn.flows.som import unstack_grid
+
+    ds = dyn.simulate("som", rule="topographic", rows=3, cols=4, dim=5, n=30, batch=4, steps=6, replicas=2,
+                      topology="hexagonal")
+    grid = unstack_grid(ds)
+    assert grid.w.dims == ("time", "replica", "grid_row", "grid_col", "dim") and "unit" not in grid.dims
+    assert grid.momentum_buffer.dims == ("replica", "grid_row", "grid_col", "dim")
+    for k in range(12):
+        i, j = divmod(k, 4)
+        np.testing.assert_array_equal(grid.w.sel(grid_row=i, grid_col=j).values, ds.w.isel(unit=k).values)
+        np.testing.assert_array_equal(grid["coords"].sel(grid_row=i, grid_col=j).values,
+                                      ds["coords"].isel(unit=k).values)
+    np.testing.assert_array_equal(grid.quantization_error, ds.quantization_error)

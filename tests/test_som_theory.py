@@ -90,7 +90,7 @@ def test_heskes_field_is_minus_half_the_energy_gradient():
 
 def test_heskes_rule_descends_its_energy_and_never_exceeds_the_topographic_loss():
     ds = dyn.simulate("som", rule="heskes", rows=4, cols=4, steps=3000, sigma=1.5, lr=0.2, lr_decay="constant",
-                      sigma_decay="constant", n=300)
+                      sigma_decay="constant", n=300, measures="loss", measure_every=1)
     e = ds.heskes_energy.values
     assert e[-1] < 0.5 * e[0]
     assert np.all(ds.heskes_energy.values <= ds.topographic_loss.values + 1e-12)

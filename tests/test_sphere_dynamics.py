@@ -129,7 +129,7 @@ def test_results_do_not_depend_on_the_thread_count():
 
 
 def test_records_and_clocks():
-    ds = dyn.simulate("sphere", steps=1003)
+    ds = dyn.simulate("sphere", steps=1003, record="even")
     assert ds.attrs["status"] == "completed" and int(ds.diverged_at) == -1
     assert list(ds.step.values[:3]) == [0, 2, 4] and int(ds.step[-1]) == 1003 and ds.sizes["time"] == 503
     # the snapshot's loss is the objective where the next step takes its gradient
@@ -216,3 +216,25 @@ def test_bad_options_are_usage_errors(kw, words):
     with pytest.raises(dyn.UsageError) as err:
         dyn.simulate("sphere", steps=5, **kw)
     assert words in str(err.value)
+
+
+def test_snapshots_are_log_spaced_by_default_and_a_continuation_is_still_the_unbroken_run():
+    """The Thomson run moves in its first hundred steps: its snapshots are every step at first, then further
+    apart. A log-spaced run continued in parts (init=ds) ends where the unbroken one does, step for step."""
+    ds = dyn.simulate("sphere")
+    steps = ds.step.values
+    assert json.loads(ds.attrs["config"])["record"] == "log" and ds.sizes["time"] == 501
+    assert list(steps[:101]) == list(range(101)) and steps[-1] == 4000 and (np.diff(steps) > 0).all()
+    kw = dict(objective="angular", vectors=3, dim=4, momentum=0.5, lr=0.05)
+    whole = dyn.simulate("sphere", steps=900, **kw)
+    first = dyn.simulate("sphere", steps=600, **kw)
+    more = dyn.simulate("sphere", init=first, steps=300)
+    assert list(more.step.values[:3]) == [601, 602, 603] and int(more.step[-1]) == 900
+    assert int(more.time[0]) == int(first.time[-1]) + 1 and (np.diff(more.step.values) > 0).all()
+    np.testing.assert_array_equal(more.w.values[-1], whole.w.values[-1])
+    np.testing.assert_array_equal(more.loss_iter.values, whole.loss_iter.values[600:])
+    even = dyn.simulate("sphere", init=first, steps=300, record_every=100)  # a continuation may change the spacing
+    assert list(even.step.values) == [700, 800, 900] and json.loads(even.attrs["config"])["record"] == "even"
+    np.testing.assert_array_equal(even.w.values[-1], whole.w.values[-1])
+    back = dyn.simulate("sphere", init=even, steps=50, record="log")
+    assert int(back.step[0]) == 901 and json.loads(back.attrs["config"])["record_every"] is None

@@ -47,7 +47,8 @@ def test_bare_command_runs_thomson_and_writes_run_and_gif(run_cli, tmp_path):
     cfg = json.loads(ds.attrs["config"])
     assert (cfg["objective"], cfg["s"], cfg["vectors"], cfg["dim"], cfg["update"]) == ("riesz", 1.0, 12, 3, "riemannian")
     gif = Image.open(tmp_path / "sphere.gif")
-    assert gif.n_frames == ds.sizes["time"] == 401
+    shown = picture_of(ds).times  # the snapshots in which a vector moved, and the last: Thomson settles early
+    assert ds.sizes["time"] == 401 and gif.n_frames == len(shown) and shown[-1] == 400 and 50 < len(shown) < 200
 
 
 def test_as_seed_from_the_command_line(run_cli, tmp_path):
@@ -192,3 +193,47 @@ def test_circle_and_projection_pictures_and_plot(tmp_path, dim):
     loss_ax, angle_ax = fig.axes
     assert loss_ax.get_yscale() == "log" and len(loss_ax.lines[0].get_xdata()) == 40
     assert len(angle_ax.lines) == 2 * 3 + 2  # theta of each (sample, vector), its legend entry, the minimum angle
+
+
+def test_plot_shows_convergence_as_the_loss_above_its_minimum_on_log_axes():
+    ds = dyn.simulate("sphere", steps=600)  # Thomson: settles to rounding within a few hundred steps
+    loss_ax, angle_ax = dyn.plot(ds).axes
+    line = loss_ax.lines[0]
+    loss = ds.loss_iter.values
+    want = loss - loss.min()
+    want[want <= 0] = np.nan
+    np.testing.assert_array_equal(line.get_ydata(), want)
+    assert loss_ax.get_yscale() == "log" and loss_ax.get_xscale() == "symlog" and "minimum" in line.get_label()
+    np.testing.assert_allclose(angle_ax.lines[-1].get_ydata(), np.degrees(ds.min_angle.values))  # shown in degrees
+    moving = dyn.simulate("sphere", as_seed=True, steps=300)  # still falling at the end: the loss itself
+    line = dyn.plot(moving).axes[0].lines[0]
+    np.testing.assert_array_equal(line.get_ydata(), moving.loss_iter.values)
+    assert "still changing" in line.get_label()
+    even = dyn.plot(dyn.simulate("sphere", steps=600, record="even")).axes[0]
+    assert even.get_xscale() == "linear"
+
+
+def test_animation_leaves_out_the_snapshots_in_which_nothing_moved():
+    ds = dyn.simulate("sphere", steps=600)
+    pic = picture_of(ds)
+    from dyn.flows.sphere.picture import AXES_RECT, FIGSIZE
+
+    half_pixel = 0.5 * 2.16 / (100 * AXES_RECT[2] * FIGSIZE[0])  # the axes (5.2 inches at 100 dpi): 2.16 units
+    shown = pic.times
+    last = ds.sizes["time"] - 1  # snapshot indices: 500 log-spaced snapshots after the initial state
+    assert shown[0] == 0 and shown[-1] == last == 500 and 30 < len(shown) < 300
+    for a, b in zip(shown[:-2], shown[1:-1]):  # each frame shown moved since the one before it ...
+        assert np.abs(pic.xy[b] - pic.xy[a]).max() >= half_pixel or (pic.front[a] != pic.front[b]).any()
+    for i in set(range(last)) - set(shown):  # ... and each one left out had not moved since the last shown
+        a = max(j for j in shown if j < i)
+        assert np.abs(pic.xy[i] - pic.xy[a]).max() < half_pixel and (pic.front[a] == pic.front[i]).all()
+
+
+def test_min_angle_is_stored_in_radians_and_shown_in_degrees(run_cli, tmp_path):
+    code, out, err = run_cli("simulate", "sphere", "--steps", "300", "--no-gif", "-q")
+    ds = dyn.load(tmp_path / "sphere.nc")
+    assert ds.min_angle.attrs["units"] == "rad" and "degrees" in ds.min_angle.attrs["description"]
+    assert f"min angle {np.degrees(float(ds.min_angle[-1])):.2f} deg" in out
+    assert picture_of(ds).title(300).endswith(f"min angle {np.degrees(float(ds.min_angle[300])):.2f} deg")
+    metric = dyn.flows.get_flow("sphere").metrics(ds)["final_min_angle"]
+    assert metric.attrs["units"] == "rad" and float(metric) == float(ds.min_angle[-1])

@@ -4,9 +4,14 @@
 records (replica, time, ...) with the initial state in slot 0, ``diverged_at``, the memory check and
 the Dataset coordinates. A flow subclasses it and writes ``inputs``/``advance``/``finish``.
 
-A step-counted run (:class:`StepJob`: sphere, som, ...) of ``steps`` steps of ``steps`` steps records its initial state and then a snapshot every ``record_every`` steps
-(default ``max(1, steps // 500)``), and always the last step: the frames hold ``record_every``
-steps each, the last one fewer when ``record_every`` does not divide ``steps``.
+A step-counted run (:class:`StepJob`: sphere, som, ...) of ``steps`` steps records its initial state
+and then, with ``record="even"``, a snapshot every ``record_every`` steps (default
+``max(1, steps // 500)``), and always the last step: the frames hold ``record_every`` steps each, the
+last one fewer when ``record_every`` does not divide ``steps``. With ``record="log"`` the snapshots
+are at ``min(steps, 500)`` distinct steps spaced as evenly as they can be on a log scale (every step
+at first, then further and further apart), the last step among them: for runs whose motion is
+front-loaded, so that the snapshots follow it. A continued run's snapshots are spaced from its own
+first step.
 """
 
 from __future__ import annotations
@@ -27,8 +32,31 @@ def default_record_every(steps):
     return max(1, int(steps) // MAX_SNAPSHOTS)
 
 
-def frame_steps(steps, record_every=None):
+def log_marks(steps, count=MAX_SNAPSHOTS):
+    """``min(steps, count)`` distinct steps in 1..steps, log-spaced as far as integers allow, ``steps`` last.
+
+    From each mark the next is the geometric step that would reach ``steps`` with the marks left,
+    rounded, at least one step on (so the first marks are consecutive) and leaving room for the rest."""
+    steps = int(steps)
+    want = min(steps, count)
+    marks = np.empty(want, np.int64)
+    v = 1
+    for i in range(want):
+        marks[i] = v
+        left = want - i - 1  # marks still to place after this one
+        if left == 1:
+            v = steps
+        elif left:
+            nxt = int(round(v * (steps / v) ** (1.0 / left)))
+            nxt = nxt if nxt > v else v + 1
+            v = nxt if nxt <= steps - left + 1 else steps - left + 1
+    return marks
+
+
+def frame_steps(steps, record_every=None, record="even"):
     """(frames,) int64: steps in each frame; the last frame ends at the last step."""
+    if record == "log":
+        return np.diff(np.concatenate([[0], log_marks(steps)])).astype(np.int64)
     every = default_record_every(steps) if record_every is None else int(record_every)
     full, rest = divmod(int(steps), every)
     out = np.full(full + (rest > 0), every, np.int64)
@@ -37,8 +65,10 @@ def frame_steps(steps, record_every=None):
     return out
 
 
-def snapshot_count(steps, record_every=None, initial=True):
+def snapshot_count(steps, record_every=None, initial=True, record="even"):
     """Snapshots a run of ``steps`` steps records: one per frame, and the initial state if ``initial``."""
+    if record == "log":
+        return min(int(steps), MAX_SNAPSHOTS) + bool(initial)
     every = default_record_every(steps) if record_every is None else int(record_every)
     return -(-int(steps) // every) + bool(initial)
 
@@ -166,19 +196,20 @@ class Job:
 
 
 class StepJob(Job):
-    """A job counted in optimisation steps: ``steps`` steps, a snapshot every ``record_every`` and the last."""
+    """A job counted in optimisation steps: ``steps`` steps, a snapshot every ``record_every`` and the last
+    (``record="even"``), or at log-spaced steps (``record="log"``)."""
 
     def __init__(self, steps, record_every, replicas, shapes, *, step0=0, frame0=0, diverged_at=None,
-                 extra_bytes=None, start=None):
+                 extra_bytes=None, start=None, record="even"):
         if start is None and (step0 or frame0 or diverged_at is not None):
             start = {"frame": frame0, "step": step0, "diverged_at": diverged_at}
         check_steps(steps, (start or {}).get("step", 0))
-        self._steps, self._every = int(steps), record_every
-        super().__init__(snapshot_count(steps, record_every, initial=False), replicas, shapes, start=start,
-                         extra_bytes=extra_bytes)
+        self._steps, self._every, self._record = int(steps), record_every, record
+        super().__init__(snapshot_count(steps, record_every, initial=False, record=record), replicas, shapes,
+                         start=start, extra_bytes=extra_bytes)
 
     def plan(self):
-        return frame_steps(self._steps, self._every), {}
+        return frame_steps(self._steps, self._every, self._record), {}
 
 
 def resume_start(ds):

@@ -10,6 +10,13 @@ from dyn.flows.base import Flow, lazy
 from dyn.flows.som.config import SomConfig
 
 
+def unstack_grid(ds):
+    """``ds`` with ``unit`` unstacked to (grid_row, grid_col): see :func:`dyn.flows.som.record.unstack_grid`."""
+    from dyn.flows.som.record import unstack_grid as unstack
+
+    return unstack(ds)
+
+
 def summary(ds):
     qe, te = ds["quantization_error"], ds["topographic_error"]
     return (f"{ds.attrs['rule']} {ds.attrs['rows']}x{ds.attrs['cols']}: QE {float(qe.isel(time=0).mean()):.3g} -> "
@@ -17,11 +24,16 @@ def summary(ds):
 
 
 def metrics(ds):
-    """Per-replica summaries a study keeps: final QE, TE, topographic loss, Heskes energy, weight norm."""
+    """Per-replica summaries a study keeps: final QE, TE, topographic loss, Heskes energy, weight norm.
+
+    A measure the run did not record (``measures``) is NaN, so that every run has the same metrics."""
     from dyn.analysis import final
 
-    return {f"final_{k}": final(ds, k) for k in ("quantization_error", "topographic_error", "topographic_loss",
-                                                 "heskes_energy", "weight_norm")}
+    out = {}
+    for k in ("quantization_error", "topographic_error", "topographic_loss", "heskes_energy", "weight_norm"):
+        out[f"final_{k}"] = final(ds, k) if k in ds else (final(ds, "weight_norm") * float("nan")).assign_attrs(
+            description=f"{k} was not measured (measures=)")
+    return out
 
 
 FLOW = Flow(name="som", config=SomConfig, prepare=lazy("dyn.flows.som.job", "prepare"),

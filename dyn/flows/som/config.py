@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dyn.config import Config, choice, device_option, integer, option, real, replicas_option, seed_option
+from dyn.config import (Config, choice, device_option, integer, option, real, replicas_option, resolve_record,
+                        seed_option)
 from dyn.errors import RunError, UsageError
 
 RULES = ("online", "topographic", "batch", "heskes")
@@ -22,6 +23,15 @@ SIGMA_DECAYS = ("constant", "asymptotic_decay", "inverse_decay_to_one", "linear_
 BUILTIN_DATA = ("uniform", "ring", "blobs", "sphere", "digits")
 WEIGHTS_INITS = ("uniform", "normal", "sample")
 DEVICES = ("auto", "cpu", "cuda")
+# what each snapshot can be measured by (measure.py); short names for the command line
+MEASURES = ("quantization_error", "topographic_error", "topographic_loss", "heskes_energy")
+MEASURE_ALIASES = {"qe": "quantization_error", "te": "topographic_error", "loss": "topographic_loss",
+                   "energy": "heskes_energy"}
+RULE_OBJECTIVE = {"topographic": "topographic_loss", "heskes": "heskes_energy"}
+# snapshot spacing: an online map unfolds in its first 1% of samples (86% of its net displacement on the ring),
+# so its snapshots are log-spaced; the forum's 300 batches and 50 epochs are recorded at every step anyway
+RECORD = {"online": "log", "heskes": "log", "topographic": "even", "batch": "even"}
+MAX_MEASURED = 50  # snapshots measured by default (besides the initial one)
 
 # kernel codes (kernels.py and neighbourhood.py read these numbers)
 DECAY_CODES = {"constant": 0, "asymptotic_decay": 1, "inverse_decay_to_zero": 2, "linear_decay_to_zero": 3,
@@ -46,7 +56,14 @@ def both(key):
 class SomConfig(Config):
     """A self-organising map of ``rows`` x ``cols`` units with weights in R^dim, trained by ``rule``.
 
-    ``steps`` counts samples (online, heskes), batches (topographic) or epochs (batch).
+    ``steps`` counts samples (online, heskes), batches (topographic) or epochs (batch); ``record``:
+    snapshots at log-spaced steps ("log", the default of online and heskes) or every ``record_every``
+    steps ("even", the default of topographic and batch, and whenever record_every is given). ``measures``:
+    what each snapshot records besides its weights (names of ``MEASURES``, their short names qe, te,
+    loss, energy, or "all"; a list or a comma-separated string); QE, TE and the rule's own objective
+    (the topographic loss for ``topographic``, the Heskes energy for ``heskes``) always. They are
+    measured at every ``measure_every``-th snapshot and the last one (default: every snapshot up to
+    ``MAX_MEASURED`` snapshots, then about that many), NaN at the others.
     """
 
     flow = "som"
@@ -64,7 +81,11 @@ class SomConfig(Config):
     steps: int | None = option(None, "Samples (online, heskes), batches (topographic) or epochs (batch).",
                                show=f"T: {FORUM['steps']}; online, heskes: {DEFAULT_STEPS['online']}; "
                                     f"batch: {DEFAULT_STEPS['batch']}")
-    record_every: int | None = option(None, "Steps between snapshots.", show="max(1, steps // 500)")
+    record_every: int | None = option(None, "Steps between snapshots, with record even.",
+                                      show="max(1, steps // 500)")
+    record: str | None = option(None, "Snapshot steps: log (log-spaced: every step at first, then further apart) or "
+                                "even (every record_every steps).",
+                                show="online, heskes: log; T, batch: even; even with --record-every")
     sigma: float | None = option(None, "Neighbourhood width.", show=both('sigma'))
     lr: float | None = option(None, "Learning rate.", show=both('lr'))
     lr_decay: str | None = option(None, "constant, asymptotic_decay, inverse_decay_to_zero, linear_decay_to_zero.",
@@ -83,6 +104,11 @@ class SomConfig(Config):
                                       show=both('weights_init'))
     shuffle: bool = option(False, "Reshuffle the data each epoch.", flags=("--shuffle/--in-order",),
                            show="no: in order, cycling")
+    measures: str | None = option(None, "Measures besides QE, TE and the rule's objective: topographic_loss, "
+                                  "heskes_energy (loss, energy), or all; comma-separated (a list in Python).",
+                                  show="none")
+    measure_every: int | None = option(None, "Snapshots between measured ones; the last is always measured.",
+                                       show="1 up to 50 frames, then about 50 measured")
     replicas: int = replicas_option()
     seed: int = seed_option("Seed of the initial weights and the sample order.")
     data_seed: int = option(0, "Seed of a generated data set.", fixed=True)
@@ -119,6 +145,13 @@ class SomConfig(Config):
             raise UsageError(f"momentum must be in [0, 1), got {self.momentum}")
         if self.record_every is not None:
             self._set(record_every=integer("record_every", self.record_every, 1))
+        self._set(record=resolve_record(self.record, self.record_every, RECORD[self.rule]))
+        if self.rule == "batch" and not self.lr <= 1.0:
+            raise UsageError(f"the batch rule's lr must be in (0, 1] (w <- (1 - lr) w + lr * the neighbourhood "
+                             f"mean), got {self.lr}")
+        self._set(measures=_measures(self.measures, self.rule))
+        if self.measure_every is not None:
+            self._set(measure_every=integer("measure_every", self.measure_every, 1))
         choice("topology", self.topology, TOPOLOGIES)
         choice("neighbourhood", self.neighbourhood, NEIGHBOURHOODS)
         choice("lr_decay", self.lr_decay, LR_DECAYS)
@@ -170,6 +203,27 @@ class SomConfig(Config):
     @property
     def samples_per_step(self):
         return self.batch if self.rule == "topographic" else 1
+
+
+def _measures(value, rule):
+    """The measures a run records, as a tuple in MEASURES order: QE, TE and the rule's objective always."""
+    names = [RULE_OBJECTIVE[rule]] if rule in RULE_OBJECTIVE else []
+    if value is not None:
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+            raise UsageError(f"measures must be names (a list or a comma-separated string), got {value!r}")
+        for v in value:
+            if v == "all":
+                names.extend(MEASURES)
+                continue
+            name = MEASURE_ALIASES.get(v, v)
+            if name not in MEASURES:
+                raise UsageError(f"measures: unknown measure {v!r}; choose from "
+                                 f"{', '.join(MEASURES)} (or qe, te, loss, energy, all)")
+            names.append(name)
+    names = set(names) | {"quantization_error", "topographic_error"}
+    return tuple(m for m in MEASURES if m in names)
 
 
 def _flag(name, value):

@@ -9,9 +9,10 @@ import numpy as np
 from dyn.engine.steps import StepJob, check_memory, snapshot_count
 from dyn.errors import UsageError
 from dyn.flows.som import kernels
-from dyn.flows.som.config import DECAY_CODES, NEIGHBOURHOOD_CODES
+from dyn.flows.som.config import DECAY_CODES, MAX_MEASURED, NEIGHBOURHOOD_CODES
 from dyn.flows.som.data import Order, data_of, initial_weights
-from dyn.flows.som.grid import grid_of
+from dyn.flows.som.grid import adjacent, grid_of
+from dyn.flows.som.measure import measure, schedule, separable
 from dyn.flows.som.record import to_dataset
 
 
@@ -25,10 +26,13 @@ def neighbourhood_code(cfg):
 class SomJob(StepJob):
     def __init__(self, cfg, x, w0):
         K, D = w0.shape[1:]
-        super().__init__(cfg.steps, cfg.record_every, cfg.replicas, {"w": (K, D), "loss_train": ()})
+        shapes = {"w": (K, D), "loss_train": (), **{name: () for name in cfg.measures}}
+        super().__init__(cfg.steps, cfg.record_every, cfg.replicas, shapes, record=cfg.record)
         self.cfg, self.x, self.grid = cfg, x, grid_of(cfg)
         self.code = neighbourhood_code(cfg)
-        self.sep = (not self.grid.hexagonal) and self.code != NEIGHBOURHOOD_CODES["mexican_hat"]
+        self.sep = separable(self.grid, self.code)
+        self.adj = adjacent(self.grid)
+        self.every = cfg.measure_every or max(1, -(-self.frames // MAX_MEASURED))
         self.w = np.ascontiguousarray(w0.copy())
         self.buf = np.zeros_like(self.w)
         self.rec["w"][:, 0] = w0
@@ -59,13 +63,44 @@ class SomJob(StepJob):
             kernel = kernels.advance_online_serial if serial else kernels.advance_online
             kernel(self.w, self.x, order, steps, *common, cfg.rule == "heskes", *geometry, self.rec["w"],
                    self.slot(lo), self.diverged_at)
+        self.measure(np.arange(self.slot(lo) - (lo == 0 and self.initial), self.slot(hi)))
+
+    def measured(self, slots):
+        """The record slots among ``slots`` whose snapshots are measured: every ``every``-th and the last."""
+        last = self.frames - 1 + self.initial
+        return slots[(slots % self.every == 0) | (slots == last)]
+
+    def measure(self, slots, pick=True):
+        """Measure the snapshots in record ``slots`` (those :meth:`measured` picks, unless not ``pick``). A
+        replica whose measures are not finite while its weights are diverges at the first such snapshot:
+        its records from there on are NaN."""
+        slots = self.measured(slots) if pick else slots
+        if not len(slots):
+            return
+        step = self.steps[slots + 1 - self.initial]
+        sigma, _ = schedule(self.cfg, step)
+        w = self.rec["w"][:, slots]
+        got = measure(self.cfg, self.grid, self.code, w, self.x, sigma, adj=self.adj)
+        for name, values in got.items():
+            self.rec[name][:, slots] = values
+        bad = np.isfinite(w).all(axis=(2, 3)) & ~np.all([np.isfinite(v) for v in got.values()], axis=0)
+        for r in np.flatnonzero(bad.any(axis=1)):
+            j = int(np.argmax(bad[r]))
+            if 0 <= self.diverged_at[r] <= step[j]:
+                continue
+            self.diverged_at[r] = step[j]
+            for rec in self.rec.values():
+                rec[r, slots[j]:] = np.nan
 
     def finish(self, frames_done, status):
+        last = frames_done - 1 + self.initial  # an interrupted run's last snapshot is measured too
+        if last >= 0 and np.isnan(self.rec["quantization_error"][:, last]).all():
+            self.measure(np.array([last]), pick=False)
         clocks = self.clocks(frames_done)
         per_step = len(self.x) if self.cfg.rule == "batch" else self.cfg.samples_per_step
         clocks["samples_seen"] = clocks["step"] * per_step
-        return to_dataset(self.cfg, self.records(frames_done), self.x, self.grid, self.code, clocks,
-                          self.diverged_at, status, self.buf)
+        return to_dataset(self.cfg, self.records(frames_done), self.x, self.grid, clocks, self.diverged_at, status,
+                          self.buf)
 
 
 def prepare(cfg, *, init=None, data=None, start=None):
@@ -73,8 +108,8 @@ def prepare(cfg, *, init=None, data=None, start=None):
         check_memory({"data": 8 * cfg.n * (cfg.dim or 2)})  # before a built-in set is drawn
     x = data_of(cfg, data)
     # before the initial weights are drawn (a loop over replicas) and the records allocated
-    T = snapshot_count(cfg.steps, cfg.record_every)
-    check_memory({"snapshots": 8 * cfg.replicas * T * (cfg.units * x.shape[1] + 1),
+    T = snapshot_count(cfg.steps, cfg.record_every, record=cfg.record)
+    check_memory({"snapshots": 8 * cfg.replicas * T * (cfg.units * x.shape[1] + 1 + len(cfg.measures)),
                   "weights and buffers": 8 * 3 * cfg.replicas * cfg.units * x.shape[1], "data": x.nbytes})
     if data is not None and cfg.dim is not None and cfg.dim != x.shape[1]:
         raise UsageError(f"dim is {cfg.dim} but the data array has {x.shape[1]} columns")

@@ -33,7 +33,8 @@ def run_online(w, X, order, frame_steps, step0, T, lr0, lr_code, sigma0, sg_code
     """Online Kohonen (MiniSom's ``train``/``update``) or Heskes' rule, one sample a step.
 
     The weights are worked on transposed (D, K), so that the loops over units are contiguous.
-    Returns -1, or the global step whose distance to the winner was not finite.
+    Returns -1, or the global step at which the sample's squared distances to the units did not sum to
+    a finite number (a weight not finite, or far enough for the measures to overflow).
     """
     K, D = w.shape
     wt = np.ascontiguousarray(w.T)
@@ -64,11 +65,13 @@ def run_online(w, X, order, frame_steps, step0, T, lr0, lr_code, sigma0, sg_code
                     d2[k, 0] += diff * diff
             c = 0
             best = d2[0, 0]
+            total = best
             for k in range(1, K):
+                total += d2[k, 0]
                 if d2[k, 0] < best:
                     best = d2[k, 0]
                     c = k
-            if not math.isfinite(best):
+            if not math.isfinite(total):  # a weight is not finite, or so large that the measures overflow
                 status = t + 1
                 break
             c = first_of_equal_norms(d2, c, best)

@@ -34,6 +34,15 @@ def decay(code, v0, t, T):
 
 
 @njit(cache=True)
+def decays(code, v0, steps, T):
+    """:func:`decay` at every step of ``steps`` (int64 array)."""
+    out = np.empty(steps.shape[0])
+    for i in range(steps.shape[0]):
+        out[i] = decay(code, v0, steps[i], T)
+    return out
+
+
+@njit(cache=True)
 def wrap(delta, period):
     """The difference on a circle of ``period``; period 0 leaves it as it is."""
     if period <= 0.0:

@@ -20,6 +20,20 @@ from dyn.flows.som.grid import make_grid, mesh_edges, umatrix
 MAX_DATA_DRAWN = 4000
 
 
+def measured(ds, name):
+    """(steps, values) of the snapshots where ``name`` was measured (``measure_every``; NaN elsewhere)."""
+    values = ds[name].values
+    ok = np.isfinite(values)
+    return ds["step"].values[ok], values[ok]
+
+
+def step_scale(ds, ax):
+    """Log-spaced snapshots (record="log") on a symmetric-log step axis (linear below 1, for step 0)."""
+    if json.loads(ds.attrs["config"]).get("record") == "log":
+        ax.set_xscale("symlog", linthresh=1.0)
+        ax.set_xlim(0, max(1, int(ds["step"].values[-1])))
+
+
 def _grid(ds):
     cfg = json.loads(ds.attrs["config"])
     return make_grid(int(ds.attrs["rows"]), int(ds.attrs["cols"]), cfg["topology"], bool(cfg["toroidal"])), cfg
@@ -67,9 +81,10 @@ class Picture:
         self.wide = ds.sizes["dim"] > 3
         self.figsize = (12, 6) if self.wide else (6, 6)
         self.xlim, self.ylim = self._limits(xlim, ylim)
-        if self.wide:
-            w = ds["w"].transpose("time", "unit", "dim").values
-            self.umat = np.stack([umatrix(wt, grid).reshape(grid.rows, grid.cols) for wt in w])
+        self.grid = grid
+        # the title shows the measures of the last measured snapshot (measure_every: NaN in between)
+        ok = np.isfinite(ds["quantization_error"].values)
+        self.last_measured = np.maximum.accumulate(np.where(ok, np.arange(len(ok)), 0))
 
     def _limits(self, xlim, ylim):
         pts = np.concatenate([self.data, self.pos[-1], self.pos[0]])
@@ -80,6 +95,13 @@ class Picture:
         return xlim or (cx - half, cx + half), ylim or (cy - half, cy + half)
 
     def draw_static(self, ax):
+        """The animation's static layer: the map's axes and the data (and for D > 3 the side panels)."""
+        self.draw_map(ax)
+        if self.wide:
+            self._draw_side(ax)
+
+    def draw_map(self, ax):
+        """The map's axes and the data, in ``ax`` alone (``dyn plot``'s third panel)."""
         ax.set_xlim(*self.xlim)
         ax.set_ylim(*self.ylim)
         ax.set_aspect("equal", adjustable="box")
@@ -88,12 +110,13 @@ class Picture:
         step = max(1, len(self.data) // MAX_DATA_DRAWN)
         ax.plot(self.data[::step, 0], self.data[::step, 1], ls="none", marker="o", ms=2.0, mew=0,
                 color="0.6", alpha=0.6, zorder=1)
-        if self.wide:
-            self._draw_side(ax)
 
     def _draw_side(self, ax):
         """D > 3: the U-matrix (animated image) above the QE/TE curves (static, with an animated cursor)."""
         fig = ax.get_figure()
+        grid = self.grid
+        w = self.ds["w"].transpose("time", "unit", "dim").values
+        self.umat = np.stack([umatrix(wt, grid).reshape(grid.rows, grid.cols) for wt in w])
         ax.set_position([0.07, 0.09, 0.42, 0.82])
         ax_u = fig.add_axes([0.56, 0.42, 0.38, 0.5])
         finite_u = self.umat[np.isfinite(self.umat)]
@@ -105,11 +128,12 @@ class Picture:
         ax_u.set_yticks([])
         ax_c = fig.add_axes([0.56, 0.08, 0.38, 0.25])
         step = self.ds.step.values
-        ax_c.plot(step, self.ds.quantization_error.values, color="tab:blue", lw=1.2, label="QE")
+        ax_c.plot(*measured(self.ds, "quantization_error"), color="tab:blue", lw=1.2, label="QE")
         ax_c.set_xlabel("step")
+        step_scale(self.ds, ax_c)
         ax_c.set_ylabel("QE", color="tab:blue")
         ax_t = ax_c.twinx()
-        ax_t.plot(step, self.ds.topographic_error.values, color="tab:orange", lw=1.2, label="TE")
+        ax_t.plot(*measured(self.ds, "topographic_error"), color="tab:orange", lw=1.2, label="TE")
         ax_t.set_ylim(0, 1)
         ax_t.set_ylabel("TE", color="tab:orange")
         self.cursor = ax_c.axvline(step[0], color="k", lw=1.0)
@@ -136,8 +160,9 @@ class Picture:
 
     def title(self, i):
         ds = self.ds
-        return (f"{ds.attrs['rule']}  step {int(ds.step[i]):,}   QE {float(ds.quantization_error.values[i]):.3g}"
-                f"   TE {float(ds.topographic_error.values[i]):.3g}")
+        j = self.last_measured[i]
+        return (f"{ds.attrs['rule']}  step {int(ds.step[i]):,}   QE {float(ds.quantization_error.values[j]):.3g}"
+                f"   TE {float(ds.topographic_error.values[j]):.3g}")
 
 
 PANELS = 3
@@ -149,11 +174,12 @@ def plot_panels(ds, axes, replica=0):
         ds = ds.isel(replica=replica)
     step = ds.step.values
     ax = axes[0]
-    ax.plot(step, ds.quantization_error, color="tab:blue", label="quantisation error")
+    ax.plot(*measured(ds, "quantization_error"), color="tab:blue", label="quantisation error")
     ax.set_xlabel("step")
+    step_scale(ds, ax)
     ax.set_ylabel("QE")
     ax2 = ax.twinx()
-    ax2.plot(step, ds.topographic_error, color="tab:orange", label="topographic error")
+    ax2.plot(*measured(ds, "topographic_error"), color="tab:orange", label="topographic error")
     ax2.set_ylabel("TE")
     ax2.set_ylim(0, 1)
     ax.legend(handles=ax.lines + ax2.lines, loc="upper right", fontsize=8)
@@ -167,7 +193,7 @@ def plot_panels(ds, axes, replica=0):
     axes[1].set_ylabel("row i")
     axes[1].get_figure().colorbar(im, ax=axes[1], fraction=0.046)
     picture = Picture(ds)
-    picture.draw_static(axes[2])
+    picture.draw_map(axes[2])
     x, y = picture.overlays(picture.times[-1])[0]
     axes[2].plot(x, y, **picture.overlay_styles[0])
     p = picture.points(picture.times[-1])

@@ -20,8 +20,9 @@ def metrics(ds):
     """Per-replica summaries a study keeps: final loss, energy and minimum angle, when the loss fell 1000-fold."""
     from dyn.analysis import convergence_step, final
 
+    angle = final(ds, "min_angle").assign_attrs(units="rad", description="final minimum angle between two vectors")
     return {"final_loss": final(ds, "loss"), "final_energy": final(ds, "energy"),
-            "final_min_angle": final(ds, "min_angle"), "convergence_step": convergence_step(ds, "loss", factor=1e-3)}
+            "final_min_angle": angle, "convergence_step": convergence_step(ds, "loss", factor=1e-3)}
 
 
 FLOW = Flow(name="sphere", config=SphereConfig, prepare=lazy("dyn.flows.sphere.job", "prepare"),

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dyn.config import Config, choice, device_option, integer, option, real, replicas_option, seed_option
+from dyn.config import (Config, choice, device_option, integer, option, real, replicas_option, resolve_record,
+                        seed_option)
 from dyn.errors import RunError, UsageError
 
 OBJECTIVES = ("angular", "riesz", "mhe")
@@ -35,6 +36,7 @@ class SphereConfig(Config):
 
     Objectives: ``angular`` sum_nk g(theta_nk)^2 over data points x_n (g the ``operator``), ``riesz``
     sum_{i<j} |w_i - w_j|^-s (-log for s = 0), ``mhe`` the MHE paper's normalised energy of w/|w|.
+    Snapshots: ``record="log"`` (default) at log-spaced steps, ``"even"`` every ``record_every`` steps.
     """
 
     flow = "sphere"
@@ -56,7 +58,10 @@ class SphereConfig(Config):
                                      flags=("--accumulate/--no-accumulate",), show=f"{DEFAULTS['accumulate']}; as seed {SEED_SETUP['accumulate']}")
     lr: float | None = option(None, "Learning rate.", show=f"{DEFAULTS['lr']}; as seed {SEED_SETUP['lr']}")
     steps: int | None = option(None, "Optimisation steps.", show=f"{DEFAULTS['steps']}; as seed {SEED_SETUP['steps']}")
-    record_every: int | None = option(None, "Steps between snapshots.", show="max(1, steps // 500)")
+    record_every: int | None = option(None, "Steps between snapshots, with record even.",
+                                      show="max(1, steps // 500)")
+    record: str | None = option(None, "Snapshot steps: log (log-spaced: every step at first, then further apart) or "
+                                "even (every record_every steps).", show="log; even with --record-every")
     draw: str | None = option(None, "Initial vectors and data: sphere (uniform) or cube (U[0,1)^d).", fixed=True,
                               show=f"{DEFAULTS['draw']}; as seed {SEED_SETUP['draw']}")
     as_seed: bool = option(False, "Seed 000's whole run, quirks and all; other options override it.",
@@ -87,6 +92,8 @@ class SphereConfig(Config):
         )
         if self.record_every is not None:
             self._set(record_every=integer("record_every", self.record_every, 1))
+        # the motion is front-loaded (the Thomson run settles in its first few hundred steps): log-spaced snapshots
+        self._set(record=resolve_record(self.record, self.record_every, "log"))
         for name, choices in (("objective", OBJECTIVES), ("operator", OPERATORS), ("update", UPDATES),
                               ("project", PROJECTS), ("retraction", RETRACTIONS), ("gradient", GRADIENTS),
                               ("draw", DRAWS), ("device", DEVICES)):

@@ -16,7 +16,7 @@ from dyn.flows.sphere.state import as_points, draw_data, draw_vectors
 def footprint(cfg, initial=True):
     """Bytes of what a run holds besides its snapshots of w and norm_before (StepJob counts those)."""
     R, M, d, N, F = cfg.replicas, cfg.vectors, cfg.dim, cfg.samples, 8
-    T = snapshot_count(cfg.steps, cfg.record_every, initial)
+    T = snapshot_count(cfg.steps, cfg.record_every, initial, cfg.record)
     # the vectors as drawn (and their draw's scratch), the job's copy, the momentum and accumulation buffers
     out = {"loss of every step": F * R * cfg.steps, "vectors and buffers": F * M * d * (4 * R + 2),
            "data": F * N * d * (R + 2),
@@ -30,7 +30,7 @@ class SphereJob(StepJob):
     def __init__(self, cfg, w=None, x=None, *, start=None):
         R, M, d = cfg.replicas, cfg.vectors, cfg.dim
         super().__init__(cfg.steps, cfg.record_every, R, {"w": (M, d), "norm_before": (M,)}, start=start,
-                         extra_bytes=footprint(cfg, start is None))
+                         extra_bytes=footprint(cfg, start is None), record=cfg.record)
         start = start or {}
         w = draw_vectors(cfg) if w is None else w
         self.cfg = cfg

@@ -3,18 +3,22 @@
 d = 3: an orthographic view of the unit sphere (outline and equator drawn once, in the static layer);
 vectors on the front hemisphere solid, on the back one faint (an overlay), data points red.
 d = 2: the unit circle. d > 3: the directions projected onto the top three principal directions of
-their trajectory and put back on S^2 (normalised), then drawn as d = 3 (front solid, back faint). ``dyn plot`` shows the loss at
-every step beside the angles over time (theta_nk for the angular objective, and the minimum angle).
+their trajectory and put back on S^2 (normalised), then drawn as d = 3 (front solid, back faint). Snapshots in
+which nothing moved by half a pixel are left out of the animation (a converged run ends on its last frame).
+``dyn plot`` shows the loss at every step above its minimum (log scale) beside the angles over time
+(theta_nk for the angular objective, and the minimum angle), on a symmetric-log step axis for log-spaced runs.
 """
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
 
 ELEVATION, AZIMUTH = math.radians(20.0), math.radians(-60.0)  # matplotlib's default 3-D view
 PCA_SNAPSHOTS = 50
+SETTLED = 1e-9  # dyn plot: a loss whose last tenth stays this close (relative) to its minimum has converged
 FIGSIZE = (8.1, 6.4)  # inches: the square axes, the legend at their right
 AXES_RECT = (0.3 / 8.1, 0.75 / 6.4, 5.2 / 8.1, 5.2 / 6.4)
 
@@ -81,11 +85,26 @@ class Picture:
         times = list(range(0, ds.sizes["time"], every))
         if times[-1] != ds.sizes["time"] - 1:
             times.append(ds.sizes["time"] - 1)
-        self.times = times
         self.figsize = FIGSIZE
         self.axes_rect = AXES_RECT
         self.xlim, self.ylim = xlim or (-1.08, 1.08), ylim or (-1.08, 1.08)
+        self.times = self.moving(times)
         self.d = d
+
+    def moving(self, times):
+        """``times`` without the snapshots in which no vector moved by half a pixel (at 100 dpi) since the
+        last one kept, nor crossed to the other side: a converged run's still tail is its last frame alone."""
+        inches = self.axes_rect[2] * self.figsize[0]  # the axes' width
+        still = 0.5 / (100 * inches / (self.xlim[1] - self.xlim[0]))  # half a pixel, in plane units
+        kept = [times[0]]
+        for i in times[1:-1]:
+            j = kept[-1]
+            moved = np.abs(self.xy[i] - self.xy[j])
+            if (self.front[i] != self.front[j]).any() or not np.isfinite(moved).all() or moved.max() >= still:
+                kept.append(i)
+        if len(times) > 1:
+            kept.append(times[-1])
+        return kept
 
     def draw_static(self, ax):
         ax.set_xlim(*self.xlim)
@@ -142,17 +161,41 @@ class Picture:
 PANELS = 2
 
 
+def _step_scale(ds, ax):
+    """A log-spaced run (record="log") is drawn on a symmetric-log step axis (linear below 1: step 0)."""
+    if json.loads(ds.attrs.get("config", "{}")).get("record") == "log":
+        ax.set_xscale("symlog", linthresh=1.0)
+
+
 def plot_panels(ds, axes, replica=0):
-    """``dyn plot``: the loss at every step, and the angles over time (degrees)."""
+    """``dyn plot``: the loss at every step above its minimum (log scale: convergence is a straight line), and
+    the angles over time (degrees)."""
     if "replica" in ds.dims:
         ds = ds.isel(replica=replica)
     loss = ds["loss_iter"].values
-    axes[0].plot(ds["iteration"].values, loss, lw=1.0, color="tab:blue", label="loss (every step)")
-    if np.nanmin(loss) > 0:
-        axes[0].set_yscale("log")
+    it = ds["iteration"].values
+    ok = np.isfinite(loss)
+    settled = False
+    if ok.any():
+        low = int(np.flatnonzero(ok)[np.argmin(loss[ok])])
+        tail = loss[ok][-max(1, ok.sum() // 10):]  # the last tenth of the steps
+        settled = tail.max() - loss[low] <= SETTLED * max(abs(loss[low]), 1e-300)
+        if settled:  # converged: how fast it got there shows as loss - minimum on a log axis
+            above = loss - loss[low]
+            above[~(above > 0)] = np.nan  # the minimum itself (and NaN) has no place on a log axis
+            axes[0].plot(it, above, lw=1.0, color="tab:blue",
+                         label=f"loss - its minimum {loss[low]:.10g} (at step {int(it[low]):,})")
+        else:  # still moving at the end: the loss itself (its minimum would be the last step)
+            axes[0].plot(it, loss, lw=1.0, color="tab:blue", label="loss (still changing in the last tenth)")
+        if not settled and np.nanmin(loss) <= 0:
+            axes[0].set_yscale("linear")
+        else:
+            axes[0].set_yscale("log")
+        axes[0].legend(loc="upper right", fontsize=8)
     axes[0].set_xlabel("step")
-    axes[0].set_ylabel("loss")
-    axes[0].legend(loc="upper right")
+    axes[0].set_ylabel("loss - min loss (every step)" if settled else "loss (every step)")
+    _step_scale(ds, axes[0])
+    axes[0].set_xlim(0, max(1, int(it[-1])) if len(it) else 1)
     if len(axes) < 2:
         return
     ax, step = axes[1], ds["step"].values
@@ -162,5 +205,7 @@ def plot_panels(ds, axes, replica=0):
         ax.plot([], [], lw=0.6, color="tab:orange", label="theta (data point, vector)")
     ax.plot(step, np.degrees(ds["min_angle"].values), lw=2.0, color="k", label="minimum angle between vectors")
     ax.set_xlabel("step")
-    ax.set_ylabel("angle (degrees)")
+    ax.set_ylabel("angle (degrees; stored in radians)")
+    _step_scale(ds, ax)
+    ax.set_xlim(0, max(1, int(step[-1])))
     ax.legend(loc="best", fontsize=8)

@@ -22,7 +22,8 @@ VARIABLES = {
                     "normalising retraction would see), |w| before the seed's normalise-then-step; time 0: |w_0|",
                     "1"),
     "theta": ("angle theta_nk between data point x_n and vector w_k", "rad"),
-    "min_angle": ("minimum angle between two vectors", "rad"),
+    "min_angle": ("minimum angle between two vectors, in radians (the command line's summary, dyn plot and the "
+                  "animation show it in degrees)", "rad"),
     "momentum_buffer": ("momentum buffer v after the last step (v <- momentum v + gradient; Riemannian: in the "
                         "tangent space where the last step was taken); a continued run starts from it", "1"),
     "gradient_sum": ("sum of every gradient so far (accumulate=True: the seed never clears its gradient), after "
