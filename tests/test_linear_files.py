@@ -80,6 +80,15 @@ def test_continuing_a_run_with_an_explicit_order_needs_the_next_indices():
     np.testing.assert_array_equal(params_of(more)[0, -1], params_of(whole)[0, -1])
 
 
+def test_an_mlp_init_implies_the_model_and_its_widths():
+    W = [np.zeros((3, 4)), np.zeros((5, 2)), np.zeros((3, 1))]
+    ds = dyn.simulate("linear", init=W, steps=10)
+    cfg = json.loads(ds.attrs["config"])
+    assert cfg["model"] == "mlp" and cfg["layers"] == [4, 2]
+    with pytest.raises(dyn.UsageError, match="init layer 1 must have shape"):
+        dyn.simulate("linear", init=W, layers=[4, 3], steps=10)
+
+
 def test_bare_command_is_the_seeds_first_run_and_writes_run_and_gif(run_cli, tmp_path):
     code, out, err = run_cli("simulate", "linear", "--steps", "2000", "-q")
     assert code == 0, err

@@ -27,7 +27,18 @@ def metrics(ds):
     return out
 
 
+def infer(options, arrays):
+    """model and layers from an ``init`` given as layer matrices (in + 1, out): more than one is an mlp whose
+    hidden widths are the matrices' columns."""
+    import numpy as np
+
+    init = arrays.get("init")
+    if isinstance(init, (list, tuple)) and len(init) > 1 and all(np.ndim(m) in (2, 3) for m in init):
+        return {"model": "mlp", "layers": [int(np.shape(m)[-1]) for m in init[:-1]]}
+    return {}
+
+
 FLOW = Flow(name="linear", config=LinearConfig, prepare=lazy("dyn.flows.linear.job", "prepare"),
             resume=lazy("dyn.flows.linear.job", "resume"), arrays=("init", "order", "data", "labels"),
             help="SGD on a linear model or a small ReLU network, or on the data (seed 003).",
-            summary=summary, metrics=metrics)
+            infer=infer, summary=summary, metrics=metrics)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from dyn.engine import loop
-from dyn.engine.steps import StepJob, frame_steps, snapshot_count
+from dyn.engine.steps import StepJob, snapshot_count
 from dyn.errors import RunError, UsageError
 from dyn.flows.linear import kernels
 from dyn.flows.linear.config import GRADIENTS, LOSSES
@@ -70,7 +70,7 @@ class LinearJob(StepJob):
         self.classifier = classifier
 
     def plan(self):
-        steps = frame_steps(self._steps, self._every)
+        steps, _ = super().plan()
         return steps, {"samples_seen": steps * self.batch}
 
     def inputs(self, lo, hi):
