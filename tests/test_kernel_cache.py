@@ -89,7 +89,7 @@ def test_real_som_kernel_sees_an_edited_neighbourhood_helper(tmp_path):
     shutil.copytree(Path(dyn.__file__).parent, src / "dyn", ignore=shutil.ignore_patterns("__pycache__"))
     som = src / "dyn" / "flows" / "som"
     (som / "__pycache__").mkdir()
-    for f in Path(kernels.run_online.stats.cache_path).glob("*.nb[ic]"):
+    for f in Path(kernels.step.stats.cache_path).glob("*.nb[ic]"):
         shutil.copy2(f, som / "__pycache__")
     first = _run(SOM_RUN, PYTHONPATH=str(src))
     assert first["file"] == str(src / "dyn" / "__init__.py")

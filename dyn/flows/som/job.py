@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import copy
+from importlib import import_module
 
 import numpy as np
 
+from dyn.engine import loop
 from dyn.engine.steps import StepJob, check_memory, log_marks, snapshot_count
 from dyn.errors import UsageError
-from dyn.flows.som import kernels
 from dyn.flows.som.config import DECAY_CODES, MAX_MEASURED, NEIGHBOURHOOD_CODES
 from dyn.flows.som.data import Order, data_of, initial_weights
 from dyn.flows.som.grid import adjacent, grid_of
 from dyn.flows.som.measure import measure, schedule, separable
 from dyn.flows.som.record import to_dataset
+from dyn.flows.som.units import RULE_CODES, Consts, Inputs, Snaps, State
+
+# the CPU kernels of each rule (modules of dyn.flows.som on the engine's frame loop)
+KERNELS = {"online": "kernels", "heskes": "kernels", "batch": "batch", "topographic": "topographic"}
+TRANSPOSED = ("online", "heskes")  # rules whose kernels hold the weights as (replica, dim, unit)
 
 
 def neighbourhood_code(cfg):
@@ -33,36 +39,29 @@ class SomJob(StepJob):
         self.sep = separable(self.grid, self.code)
         self.adj = adjacent(self.grid)
         self.measured_slot = self._measured_slots()
-        self.w = np.ascontiguousarray(w0.copy())
-        self.buf = np.zeros_like(self.w)
+        self.w = np.array(w0.transpose(0, 2, 1) if cfg.rule in TRANSPOSED else w0, dtype=np.float64, order="C")
+        self.buf = np.zeros_like(w0, dtype=np.float64)
+        self.kernels = import_module(f"dyn.flows.som.{KERNELS[cfg.rule]}")
+        g = self.grid
+        self.consts = Consts(g.gi, g.gj, g.gx, g.gy, g.periods, g.rows, g.cols, self.code, self.sep, cfg.steps,
+                             cfg.lr, DECAY_CODES[cfg.lr_decay], cfg.sigma, DECAY_CODES[cfg.sigma_decay],
+                             rule=RULE_CODES[cfg.rule], heskes=cfg.rule == "heskes", momentum=cfg.momentum,
+                             batch=cfg.batch, normalize=cfg.normalize, project=cfg.project)
         self.rec["w"][:, 0] = w0
         self.order = Order(len(x), cfg.samples_per_step, cfg.shuffle, cfg.seed + np.arange(cfg.replicas))
 
     def inputs(self, lo, hi):
         """The sample indices of local frames lo:hi (drawn here, outside the kernels); none for epochs."""
         if self.cfg.rule == "batch":
-            return None
+            return np.zeros((1, 0), np.int64)
         s0 = self.step_at(lo)
         return np.ascontiguousarray(self.order.block(s0, self.step_at(hi) - s0))
 
     def advance(self, lo, hi, order):
-        cfg, g = self.cfg, self.grid
-        steps = self.block_steps(lo, hi)
-        common = (self.step_at(lo), cfg.steps, cfg.lr, DECAY_CODES[cfg.lr_decay], cfg.sigma,
-                  DECAY_CODES[cfg.sigma_decay], self.code)
-        geometry = (g.gi, g.gj, g.gx, g.gy, g.periods, self.sep, g.rows, g.cols)
-        serial = self.replicas == 1
-        if cfg.rule == "batch":
-            kernel = kernels.advance_batch_serial if serial else kernels.advance_batch
-            kernel(self.w, self.x, steps, *common, *geometry, self.rec["w"], self.slot(lo), self.diverged_at)
-        elif cfg.rule == "topographic":
-            kernel = kernels.advance_topographic_serial if serial else kernels.advance_topographic
-            kernel(self.w, self.buf, self.x, order, steps, *common, cfg.momentum, cfg.batch, cfg.normalize,
-                   cfg.project, *geometry, self.rec["w"], self.rec["loss_train"], self.slot(lo), self.diverged_at)
-        else:
-            kernel = kernels.advance_online_serial if serial else kernels.advance_online
-            kernel(self.w, self.x, order, steps, *common, cfg.rule == "heskes", *geometry, self.rec["w"],
-                   self.slot(lo), self.diverged_at)
+        step0 = self.step_at(lo)
+        loop.advance(self.kernels, self.replicas)(
+            State(self.w, self.buf), self.consts, Inputs(self.x, order, step0), self.block_steps(lo, hi), step0,
+            Snaps(self.rec["w"], self.rec["loss_train"]), self.slot(lo), self.diverged_at)
         self.measure(np.arange(self.slot(lo) - (lo == 0 and self.initial), self.slot(hi)))
 
     def _measured_slots(self):

@@ -31,9 +31,9 @@ from numba import njit, prange
 
 from dyn.flows.som.config import DECAY_CODES, MEASURES
 from dyn.flows.som.grid import adjacent
-from dyn.flows.som.kernels import NORM_EPS
 from dyn.flows.som.neighbourhood import decays, neighbour_tables, spread
 from dyn.flows.som.neighbourhood import neighbourhood_matrix as _matrix
+from dyn.flows.som.units import NORM_EPS
 
 H_BYTES = 64 * 2**20  # neighbourhood matrices held at once by the measures
 CELL_DIMS = 3  # the cell search up to this dimension; one matrix product a snapshot above it
