@@ -135,8 +135,8 @@ def test_python_errors_are_usage_errors():
         dyn.simulate("som", rows=3, cols=3, steps=5, init=np.zeros((8, 2)))
     with pytest.raises(dyn.UsageError, match="data contains NaN"):
         dyn.simulate("som", steps=5, data=np.array([[0.0, np.nan]]))
-    with pytest.raises(dyn.UsageError, match="not supported"):
-        dyn.simulate("som", init=dyn.simulate("som", steps=4, rows=2, cols=2), steps=4)
+    with pytest.raises(dyn.UsageError, match="cannot change lr when continuing"):  # tests/test_som_continue.py
+        dyn.simulate("som", init=dyn.simulate("som", steps=4, rows=2, cols=2), steps=4, lr=0.1)
 
 
 def test_cli_writes_run_picture_and_plot(run_cli, tmp_path):

@@ -37,6 +37,6 @@ def metrics(ds):
 
 
 FLOW = Flow(name="som", config=SomConfig, prepare=lazy("dyn.flows.som.job", "prepare"),
-            resume=None, arrays=("init", "data"),
+            resume=lazy("dyn.flows.som.job", "resume"), arrays=("init", "data"),
             help="Self-organising map: MiniSom's rules, Heskes', or the forum's topographic layer (seed 004). Defaults [T: ...; M: ...]: T for rule topographic (the forum's setup), M for online, batch, heskes (MiniSom's).",
             summary=summary, metrics=metrics)

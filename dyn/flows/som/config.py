@@ -81,28 +81,30 @@ class SomConfig(Config):
     steps: int | None = option(None, "Samples (online, heskes), batches (topographic) or epochs (batch).",
                                show=f"T: {FORUM['steps']}; online, heskes: {DEFAULT_STEPS['online']}; "
                                     f"batch: {DEFAULT_STEPS['batch']}")
+    schedule_steps: int | None = option(None, "Steps the decays of lr and sigma run over (MiniSom's max_iter); a "
+                                        "run to be continued sets the whole run's.", fixed=True, show="steps")
     record_every: int | None = option(None, "Steps between snapshots, with record even.",
                                       show="max(1, steps // 500)")
     record: str | None = option(None, "Snapshot steps: log (log-spaced: every step at first, then further apart) or "
                                 "even (every record_every steps).",
                                 show="online, heskes: log; T, batch: even; even with --record-every")
-    sigma: float | None = option(None, "Neighbourhood width.", show=both('sigma'))
-    lr: float | None = option(None, "Learning rate.", show=both('lr'))
+    sigma: float | None = option(None, "Neighbourhood width.", fixed=True, show=both('sigma'))
+    lr: float | None = option(None, "Learning rate.", fixed=True, show=both('lr'))
     lr_decay: str | None = option(None, "constant, asymptotic_decay, inverse_decay_to_zero, linear_decay_to_zero.",
-                                  show=both('lr_decay'))
+                                  fixed=True, show=both('lr_decay'))
     sigma_decay: str | None = option(None, "constant, asymptotic_decay, inverse_decay_to_one, linear_decay_to_one.",
-                                     show=both('sigma_decay'))
-    neighbourhood: str = option("gaussian", "gaussian, mexican_hat, bubble or triangle.",
+                                     fixed=True, show=both('sigma_decay'))
+    neighbourhood: str = option("gaussian", "gaussian, mexican_hat, bubble or triangle.", fixed=True,
                                 show="gaussian; with T: the forum's exp(-d^2/(2 sigma^2 + 1e-5))")
-    momentum: float | None = option(None, "SGD momentum, topographic only.", show=f"T: {FORUM['momentum']}")
-    batch: int | None = option(None, "Batch size, topographic only.", show=f"T: {FORUM['batch']}")
+    momentum: float | None = option(None, "SGD momentum, topographic only.", fixed=True, show=f"T: {FORUM['momentum']}")
+    batch: int | None = option(None, "Batch size, topographic only.", fixed=True, show=f"T: {FORUM['batch']}")
     normalize: bool | None = option(None, "Loss on L2-normalised copies, topographic only.",
-                                    flags=("--normalize/--no-normalize",), show="T: yes")
+                                    flags=("--normalize/--no-normalize",), fixed=True, show="T: yes")
     project: bool = option(False, "Renormalise the weights after each step, topographic only.",
-                           flags=("--project/--no-project",), show="no")
+                           flags=("--project/--no-project",), fixed=True, show="no")
     weights_init: str | None = option(None, "uniform (MiniSom's), normal (N(0, 1/D)) or sample.", fixed=True,
                                       show=both('weights_init'))
-    shuffle: bool = option(False, "Reshuffle the data each epoch.", flags=("--shuffle/--in-order",),
+    shuffle: bool = option(False, "Reshuffle the data each epoch.", flags=("--shuffle/--in-order",), fixed=True,
                            show="no: in order, cycling")
     measures: str | None = option(None, "Measures besides QE, TE and the rule's objective: topographic_loss, "
                                   "heskes_energy (loss, energy), or all; comma-separated (a list in Python).",
@@ -140,6 +142,9 @@ class SomConfig(Config):
             toroidal=_flag("toroidal", self.toroidal), normalize=_flag("normalize", self.normalize),
             project=_flag("project", self.project), shuffle=_flag("shuffle", self.shuffle),
         )
+        self._set(schedule_steps=integer("schedule_steps", self.steps if self.schedule_steps is None
+                                         else self.schedule_steps, 1))
+        self.check_schedule(self.steps)
         if self.rows * self.cols < 2:
             raise UsageError("the map needs at least 2 units (rows x cols >= 2)")
         if not 0.0 <= self.momentum < 1.0:
@@ -169,9 +174,9 @@ class SomConfig(Config):
 
     def _resolve_data(self):
         builtin = self.data in BUILTIN_DATA
-        if self.data == "array":  # dyn.simulate(..., data=ARRAY): n and dim are the array's
+        if self.data == "array":  # dyn.simulate(..., data=ARRAY): n and dim are the array's (checked against it)
             if self.n is not None:
-                raise UsageError("n sets the size of a generated data set; a data array has its own size")
+                self._set(n=integer("n", self.n, 1))
             if self.dim is not None:
                 self._set(dim=integer("dim", self.dim, 1))
             return
@@ -196,6 +201,15 @@ class SomConfig(Config):
                 self._set(dim=FORUM["dim"])
             else:
                 self._set(dim=DEFAULT_DIM[self.data])
+
+    def check_schedule(self, last_step):
+        """Refuse (UsageError) a run reaching ``last_step`` past the end of a linear decay (lr would turn negative,
+        sigma fall below 1 and on towards 0); the other decays go on past ``schedule_steps`` as their formulas do."""
+        linear = [name for name, value in (("lr_decay", self.lr_decay), ("sigma_decay", self.sigma_decay))
+                  if value.startswith("linear")]
+        if linear and last_step > self.schedule_steps:
+            raise UsageError(f"{linear[0]} {getattr(self, linear[0])!r} ends at schedule_steps = "
+                             f"{self.schedule_steps:,}: the run would reach step {last_step:,}")
 
     @property
     def units(self):

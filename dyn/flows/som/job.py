@@ -30,24 +30,28 @@ def neighbourhood_code(cfg):
 
 
 class SomJob(StepJob):
-    def __init__(self, cfg, x, w0):
+    """The maps ``w0`` (replica, unit, dim) trained on ``x``; ``start`` continues a run (:func:`resume`)."""
+
+    def __init__(self, cfg, x, w0, *, start=None):
         K, D = w0.shape[1:]
         shapes = {"w": (K, D), "loss_train": (), **{name: () for name in cfg.measures}}
-        super().__init__(cfg.steps, cfg.record_every, cfg.replicas, shapes, record=cfg.record)
+        super().__init__(cfg.steps, cfg.record_every, cfg.replicas, shapes, record=cfg.record, start=start)
         self.cfg, self.x, self.grid = cfg, x, grid_of(cfg)
         self.code = neighbourhood_code(cfg)
         self.sep = separable(self.grid, self.code)
         self.adj = adjacent(self.grid)
         self.measured_slot = self._measured_slots()
         self.w = np.array(w0.transpose(0, 2, 1) if cfg.rule in TRANSPOSED else w0, dtype=np.float64, order="C")
-        self.buf = np.zeros_like(w0, dtype=np.float64)
+        given = (start or {}).get("momentum_buffer")
+        self.buf = np.zeros_like(w0, dtype=np.float64) if given is None else np.array(given, np.float64, order="C")
         self.kernels = import_module(f"dyn.flows.som.{KERNELS[cfg.rule]}")
         g = self.grid
-        self.consts = Consts(g.gi, g.gj, g.gx, g.gy, g.periods, g.rows, g.cols, self.code, self.sep, cfg.steps,
-                             cfg.lr, DECAY_CODES[cfg.lr_decay], cfg.sigma, DECAY_CODES[cfg.sigma_decay],
+        self.consts = Consts(g.gi, g.gj, g.gx, g.gy, g.periods, g.rows, g.cols, self.code, self.sep,
+                             cfg.schedule_steps, cfg.lr, DECAY_CODES[cfg.lr_decay], cfg.sigma, DECAY_CODES[cfg.sigma_decay],
                              rule=RULE_CODES[cfg.rule], heskes=cfg.rule == "heskes", momentum=cfg.momentum,
                              batch=cfg.batch, normalize=cfg.normalize, project=cfg.project)
-        self.rec["w"][:, 0] = w0
+        if self.initial:
+            self.rec["w"][:, 0] = w0
         self.order = Order(len(x), cfg.samples_per_step, cfg.shuffle, cfg.seed + np.arange(cfg.replicas))
 
     def inputs(self, lo, hi):
@@ -123,6 +127,12 @@ class SomJob(StepJob):
 
 
 def prepare(cfg, *, init=None, data=None, start=None):
+    """The job of config ``cfg``; ``start`` continues a run (see :func:`resume`): its data and momentum buffer."""
+    if start is not None:
+        cfg.check_schedule(start.get("step", 0) + cfg.steps)
+        if data is not None:
+            raise UsageError("cannot change data when continuing a run: it goes on with its own")
+        data = start.get("data")
     if data is None and not cfg.data.lower().endswith((".npy", ".csv")) and cfg.data not in ("array", "digits"):
         check_memory({"data": 8 * cfg.n * (cfg.dim or 2)})  # before a built-in set is drawn
     x = data_of(cfg, data)
@@ -132,7 +142,28 @@ def prepare(cfg, *, init=None, data=None, start=None):
                   "weights and buffers": 8 * 3 * cfg.replicas * cfg.units * x.shape[1], "data": x.nbytes})
     if data is not None and cfg.dim is not None and cfg.dim != x.shape[1]:
         raise UsageError(f"dim is {cfg.dim} but the data array has {x.shape[1]} columns")
+    if data is not None and cfg.n is not None and cfg.n != len(x):
+        raise UsageError(f"n is {cfg.n} but a data array has its own size ({len(x)} samples)")
     cfg = copy.copy(cfg)  # record what the data turned out to be
-    cfg._set(data="array" if data is not None else cfg.data, n=len(x), dim=x.shape[1])
+    cfg._set(data="array" if data is not None and start is None else cfg.data, n=len(x), dim=x.shape[1])
     w0 = initial_weights(cfg, x, init)
-    return SomJob(cfg, x, w0)
+    return SomJob(cfg, x, w0, start=start)
+
+
+def replicas_first(da, *dims):
+    """The values of ``da`` as (replica, *dims), with a replica dim of 1 where it has none."""
+    if "replica" not in da.dims:
+        da = da.expand_dims("replica")
+    return da.transpose("replica", *dims).values
+
+
+def resume(ds, cfg, start):
+    """What continuing ``ds`` means: its last maps, its data and (topographic) its momentum buffer; the schedules
+    go on from its last step (``schedule_steps`` is kept), and so does the sample order (a function of the global
+    step), so that a run continued in parts is the unbroken run."""
+    init = replicas_first(ds["w"].isel(time=-1), "unit", "dim").copy()
+    init[start["diverged_at"] >= 0] = 0.0  # a diverged replica stays stopped; its NaN state is not checked
+    start["data"] = ds["data"].transpose("sample", "dim").values
+    if cfg.rule == "topographic":
+        start["momentum_buffer"] = np.nan_to_num(replicas_first(ds["momentum_buffer"], "unit", "dim"))
+    return {"init": init}

@@ -57,10 +57,10 @@ def separable(grid, code):
 
 
 def schedule(cfg, steps):
-    """sigma and lr in force at each global step in ``steps`` (MiniSom's decays over cfg.steps)."""
+    """sigma and lr in force at each global step in ``steps`` (MiniSom's decays over cfg.schedule_steps)."""
     steps = np.ascontiguousarray(steps, dtype=np.int64)
-    return (decays(DECAY_CODES[cfg.sigma_decay], cfg.sigma, steps, cfg.steps),
-            decays(DECAY_CODES[cfg.lr_decay], cfg.lr, steps, cfg.steps))
+    return (decays(DECAY_CODES[cfg.sigma_decay], cfg.sigma, steps, cfg.schedule_steps),
+            decays(DECAY_CODES[cfg.lr_decay], cfg.lr, steps, cfg.schedule_steps))
 
 
 def _tables(grid, code, sep, levels):
