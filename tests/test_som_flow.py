@@ -112,7 +112,7 @@ def test_digits_from_scikit_learn():
     (["--data", "complex.npy"], 2, "must be real numbers"),
     (["--data", "digits", "--n", "5"], 2, "has its own size"),
     (["--topology", "hexagonal", "--toroidal", "--cols", "5"], 2, "even number of cols"),
-    (["--device", "cuda"], 1, "not available yet"),
+    (["--device", "cuda"], 1, "is not available"),
 ])
 def test_bad_input_is_one_line_and_touches_nothing(run_cli, tmp_path, argv, code, words):
     (tmp_path / "som.nc").write_bytes(b"precious")

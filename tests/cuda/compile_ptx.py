@@ -1,4 +1,4 @@
-"""Compile kernels that call dyn.engine.counter's helpers, and the relu flow's kernel, to PTX for a real GPU (no GPU needed).
+"""Compile kernels that call dyn.engine.counter's helpers, and the relu and som flows' kernels, to PTX for a real GPU (no GPU needed).
 
 The simulator runs kernels as Python and so cannot tell whether the helpers type on the CUDA target;
 NVVM can. Run by tests/test_cuda.py in a process without NUMBA_ENABLE_CUDASIM. Exit status 0: every
@@ -56,6 +56,27 @@ def relu_kernel_ptx():
     return ptx
 
 
+def som_kernel_ptx(rule):
+    """The som flow's CUDA frame loop and step for ``rule`` (online, heskes or batch), typed as its job launches it."""
+    import numpy as np
+    from numba import typeof
+
+    from dyn.flows.som import cuda as gpu
+    from dyn.flows.som.units import RULE_CODES, Consts, Inputs, Snaps, State
+
+    R, K, D, F, n = 2, 6, 3, 3, 10
+    grid = (np.zeros(K, np.int64), np.zeros(K, np.int64), np.zeros(K), np.zeros(K), np.zeros(4), 2, 3)
+    args = (State(np.zeros((R, D, K)), np.zeros((R, 1, 1))),
+            Consts(*grid, 0, True, 100, 0.5, 1, 1.0, 1, rule=RULE_CODES[rule], heskes=rule == "heskes", momentum=0.0,
+                   batch=1, normalize=False, project=False),
+            Inputs(np.zeros((n, D)), np.zeros((R, 8), np.int64), 0), gpu.Work(*(np.zeros((R, K)),) * 2,
+                                                                             np.zeros((R, D, K)), np.zeros((R, K)),
+                                                                             np.zeros((R, D, K))),
+            np.zeros(F, np.int64), 0, Snaps(np.zeros((R, F, K, D)), np.zeros((R, F))), 0, np.zeros(R, np.int64))
+    ptx, _ = cuda.compile_ptx(gpu.advance_cuda.py_func, tuple(typeof(a) for a in args), cc=CC)
+    return ptx
+
+
 def main():
     try:
         for seed_type in (int64, int32, uint64):
@@ -63,6 +84,8 @@ def main():
             assert ".entry" in ptx and "mul.lo" in ptx, "no kernel entry or no Philox products in the PTX"
         ptx = relu_kernel_ptx()
         assert ".entry" in ptx and "bar.sync" in ptx, "the relu kernel has no entry or no barrier"
+        ptx = som_kernel_ptx("batch")  # one kernel for the three rules: consts.rule and consts.heskes switch them
+        assert ".entry" in ptx and "bar.sync" in ptx, "the som kernel has no entry or no barrier"
     except Exception as err:  # a missing NVVM / NVRTC library is not a failure of the code
         if type(err).__name__ in ("DynamicLibNotFoundError", "NvvmSupportError", "NvrtcSupportError"):
             print(f"NVVM/NVRTC not installed: {type(err).__name__}: {str(err).splitlines()[0]}")

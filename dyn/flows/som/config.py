@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from dyn.config import (Config, choice, device_option, integer, option, real, replicas_option, resolve_record,
                         seed_option)
-from dyn.errors import RunError, UsageError
+from dyn.errors import UsageError
 
 RULES = ("online", "topographic", "batch", "heskes")
 TOPOLOGIES = ("rectangular", "hexagonal")
@@ -164,8 +164,6 @@ class SomConfig(Config):
         choice("sigma_decay", self.sigma_decay, SIGMA_DECAYS)
         choice("weights_init", self.weights_init, WEIGHTS_INITS)
         choice("device", self.device, DEVICES)
-        if self.device == "cuda":
-            raise RunError("device 'cuda' is not available yet for the som flow (no CUDA kernels; relu has them): use --device cpu or auto")
         if self.toroidal and self.topology == "hexagonal" and self.cols % 2:
             raise UsageError("a toroidal hexagonal map needs an even number of cols (the row offsets alternate)")
         if not isinstance(self.data, str) or not self.data:

@@ -8,8 +8,10 @@ from importlib import import_module
 import numpy as np
 
 from dyn.engine import loop
+from dyn.engine.device import resolve_device
+from dyn.engine.gpu import copy_block
 from dyn.engine.steps import StepJob, check_memory, log_marks, snapshot_count
-from dyn.errors import UsageError
+from dyn.errors import RunError, UsageError
 from dyn.flows.som.config import DECAY_CODES, MAX_MEASURED, NEIGHBOURHOOD_CODES
 from dyn.flows.som.data import Order, data_of, initial_weights
 from dyn.flows.som.grid import adjacent, grid_of
@@ -20,6 +22,7 @@ from dyn.flows.som.units import RULE_CODES, Consts, Inputs, Snaps, State
 # the CPU kernels of each rule (modules of dyn.flows.som on the engine's frame loop)
 KERNELS = {"online": "kernels", "heskes": "kernels", "batch": "batch", "topographic": "topographic"}
 TRANSPOSED = ("online", "heskes")  # rules whose kernels hold the weights as (replica, dim, unit)
+CUDA_RULES = ("online", "heskes", "batch")  # rules with CUDA kernels (cuda.py)
 
 
 def neighbourhood_code(cfg):
@@ -32,7 +35,7 @@ def neighbourhood_code(cfg):
 class SomJob(StepJob):
     """The maps ``w0`` (replica, unit, dim) trained on ``x``; ``start`` continues a run (:func:`resume`)."""
 
-    def __init__(self, cfg, x, w0, *, start=None):
+    def __init__(self, cfg, x, w0, *, start=None, device="cpu"):
         K, D = w0.shape[1:]
         shapes = {"w": (K, D), "loss_train": (), **{name: () for name in cfg.measures}}
         super().__init__(cfg.steps, cfg.record_every, cfg.replicas, shapes, record=cfg.record, start=start)
@@ -53,6 +56,8 @@ class SomJob(StepJob):
         if self.initial:
             self.rec["w"][:, 0] = w0
         self.order = Order(len(x), cfg.samples_per_step, cfg.shuffle, cfg.seed + np.arange(cfg.replicas))
+        self.device = device
+        self.gpu = GpuRun(self) if device == "cuda" else None
 
     def inputs(self, lo, hi):
         """The sample indices of local frames lo:hi (drawn here, outside the kernels); none for epochs."""
@@ -63,9 +68,12 @@ class SomJob(StepJob):
 
     def advance(self, lo, hi, order):
         step0 = self.step_at(lo)
-        loop.advance(self.kernels, self.replicas)(
-            State(self.w, self.buf), self.consts, Inputs(self.x, order, step0), self.block_steps(lo, hi), step0,
-            Snaps(self.rec["w"], self.rec["loss_train"]), self.slot(lo), self.diverged_at)
+        if self.gpu is not None:
+            self.gpu.advance(lo, hi, order)
+        else:
+            loop.advance(self.kernels, self.replicas)(
+                State(self.w, self.buf), self.consts, Inputs(self.x, order, step0), self.block_steps(lo, hi), step0,
+                Snaps(self.rec["w"], self.rec["loss_train"]), self.slot(lo), self.diverged_at)
         self.measure(np.arange(self.slot(lo) - (lo == 0 and self.initial), self.slot(hi)))
 
     def _measured_slots(self):
@@ -122,12 +130,59 @@ class SomJob(StepJob):
         clocks = self.clocks(frames_done)
         per_step = len(self.x) if self.cfg.rule == "batch" else self.cfg.samples_per_step
         clocks["samples_seen"] = clocks["step"] * per_step
-        return to_dataset(self.cfg, self.records(frames_done), self.x, self.grid, clocks, self.diverged_at, status,
-                          self.buf)
+        ds = to_dataset(self.cfg, self.records(frames_done), self.x, self.grid, clocks, self.diverged_at, status,
+                        self.buf)
+        ds.attrs["device"] = self.device
+        return ds
+
+
+class GpuRun:
+    """A som job's maps on the GPU, held as (replica, dim, unit) for every rule: one launch per block of frames,
+    records copied back per block (the measures are taken on the host, from the records)."""
+
+    def __init__(self, job):
+        from numba import cuda
+
+        from dyn.flows.som import cuda as gpu
+
+        R, K, D = job.replicas, job.cfg.units, job.x.shape[1]
+        self.job, self.cuda, self.gpu = job, cuda, gpu
+        w = job.w if job.cfg.rule in TRANSPOSED else job.w.transpose(0, 2, 1)
+        self.state = State(cuda.to_device(np.ascontiguousarray(w)), cuda.to_device(np.zeros((R, 1, 1))))
+        c = job.consts
+        self.consts = c._replace(gi=cuda.to_device(c.gi), gj=cuda.to_device(c.gj), gx=cuda.to_device(c.gx),
+                                 gy=cuda.to_device(c.gy), periods=cuda.to_device(c.periods))
+        self.x = cuda.to_device(job.x)
+        self.work = gpu.work_arrays(R, K, D, job.cfg.rule == "batch")
+        self.threads = gpu.threads_for(K)
+
+    def advance(self, lo, hi, order):
+        job, cuda = self.job, self.cuda
+        R, F, (K, D) = job.replicas, hi - lo, job.rec["w"].shape[2:]
+        snaps = Snaps(cuda.device_array((R, F, K, D)), cuda.device_array((R, F)))
+        diverged = cuda.to_device(job.diverged_at)
+        order = order if order.size else np.zeros((1, 1), np.int64)  # the batch rule's (none): a placeholder
+        step0 = job.step_at(lo)
+        inputs = Inputs(self.x, cuda.to_device(order), step0)
+        self.gpu.advance_cuda[R, self.threads](self.state, self.consts, inputs, self.work,
+                                               cuda.to_device(job.block_steps(lo, hi)), step0, snaps, 0, diverged)
+        copy_block(job, lo, hi, {"w": snaps.w, "loss_train": snaps.loss}, diverged.copy_to_host())
+
+
+def device_of(cfg):
+    """The device of a som run: ``cfg.device`` resolved; a rule without CUDA kernels runs on the CPU under "auto"
+    and is refused (RunError) under "cuda"."""
+    if cfg.rule not in CUDA_RULES:
+        if cfg.device == "cuda":
+            raise RunError(f"rule {cfg.rule!r} has no CUDA kernels (online, heskes and batch have): use --device cpu "
+                           "or auto")
+        return resolve_device("cpu" if cfg.device == "auto" else cfg.device)  # checks the name
+    return resolve_device(cfg.device)
 
 
 def prepare(cfg, *, init=None, data=None, start=None):
     """The job of config ``cfg``; ``start`` continues a run (see :func:`resume`): its data and momentum buffer."""
+    device = device_of(cfg)  # before anything is drawn: a missing GPU is one line
     if start is not None:
         cfg.check_schedule(start.get("step", 0) + cfg.steps)
         if data is not None:
@@ -147,7 +202,7 @@ def prepare(cfg, *, init=None, data=None, start=None):
     cfg = copy.copy(cfg)  # record what the data turned out to be
     cfg._set(data="array" if data is not None and start is None else cfg.data, n=len(x), dim=x.shape[1])
     w0 = initial_weights(cfg, x, init)
-    return SomJob(cfg, x, w0, start=start)
+    return SomJob(cfg, x, w0, start=start, device=device)
 
 
 def replicas_first(da, *dims):
