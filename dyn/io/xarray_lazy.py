@@ -1,0 +1,80 @@
+"""xarray without dask where nothing is chunked: the Dataset of a run and its NetCDF file.
+
+xarray asks, for every Variable it builds, whether the data is a dask array
+(``isinstance(data, array_type("dask"))``), and that question imports ``dask.array`` (0.3 s of CPU
+here, with scipy's fft); its ``to_netcdf`` asks which dask scheduler is active, which imports
+``distributed`` (another 0.35 s), even when no variable is chunked. dyn's runs are numpy arrays in
+memory, so :func:`xarray` records dask in xarray's cache of duck-array modules as "no dask array
+exists until ``dask.array`` is imported" (true: an object of that type cannot exist before its
+module), resolved to the real record the first time it is asked after ``dask.array`` was imported
+by anyone; and :func:`to_netcdf` writes through xarray's own h5netcdf store with HDF5's lock given
+(the store would otherwise ask dask for a scheduler's lock). The file is byte for byte the one
+``Dataset.to_netcdf(engine="h5netcdf")`` writes (a test compares them). Where xarray's internals
+have moved, both fall back to xarray's public paths (slower, same files).
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+class _DaskWhenImported:
+    """xarray's ``DuckArrayModule("dask")`` once ``dask.array`` is imported; before that, no dask array type."""
+
+    def __init__(self, cache, real):
+        self._cache, self._real = cache, real
+
+    def _resolve(self):
+        record = self._real("dask")
+        self._cache["dask"] = record
+        return record
+
+    @property
+    def type(self):
+        if "dask.array" not in sys.modules:
+            return ()
+        return self._resolve().type
+
+    def __getattr__(self, name):  # module, version, available: what only a dask user asks
+        return getattr(self._resolve(), name)
+
+
+def xarray():
+    """The xarray module, its dask check made lazy (once per process)."""
+    import xarray as xr
+
+    try:
+        from xarray.namedarray import pycompat
+    except ImportError:
+        return xr
+    cache = getattr(pycompat, "_cached_duck_array_modules", None)
+    real = getattr(pycompat, "DuckArrayModule", None)
+    if isinstance(cache, dict) and real is not None and "dask" not in cache and "dask.array" not in sys.modules:
+        cache["dask"] = _DaskWhenImported(cache, real)
+    return xr
+
+
+def to_netcdf(ds, target=None, *, encoding=None):
+    """``ds.to_netcdf(target, engine="h5netcdf", invalid_netcdf=False, encoding=encoding)`` (bytes when
+    ``target`` is None) without asking dask for a scheduler, for a Dataset with no chunked variable."""
+    xarray()
+    if any(v.chunks is not None for v in ds.variables.values()):
+        return ds.to_netcdf(target, engine="h5netcdf", invalid_netcdf=False, encoding=encoding)
+    try:
+        from xarray.backends import H5NetCDFStore
+        from xarray.backends.locks import HDF5_LOCK
+        from xarray.backends.writers import _validate_attrs, _validate_dataset_names
+    except ImportError:
+        return ds.to_netcdf(target, engine="h5netcdf", invalid_netcdf=False, encoding=encoding)
+    import io
+
+    _validate_dataset_names(ds)
+    _validate_attrs(ds, "h5netcdf", False)
+    buffer = io.BytesIO() if target is None else None
+    store = H5NetCDFStore.open(buffer if target is None else str(target), mode="w", lock=HDF5_LOCK,
+                               invalid_netcdf=False)
+    try:
+        ds.dump_to_store(store, encoding=encoding or {})
+    finally:
+        store.close()
+    return buffer.getbuffer() if target is None else None
