@@ -1,13 +1,13 @@
 """xarray without dask where nothing is chunked: the Dataset of a run and its NetCDF file.
 
 xarray asks, for every Variable it builds, whether the data is a dask array
-(``isinstance(data, array_type("dask"))``), and that question imports ``dask.array`` (0.3 s of CPU
-here, with scipy's fft); its ``to_netcdf`` asks which dask scheduler is active, which imports
-``distributed`` (another 0.35 s), even when no variable is chunked. dyn's runs are numpy arrays in
-memory, so :func:`xarray` records dask in xarray's cache of duck-array modules as "no dask array
-exists until ``dask.array`` is imported" (true: an object of that type cannot exist before its
-module), resolved to the real record the first time it is asked after ``dask.array`` was imported
-by anyone; and :func:`to_netcdf` writes through xarray's own h5netcdf store with HDF5's lock given
+(``isinstance(data, array_type("dask"))``, and ``is_dask_collection``), and those questions import
+``dask.array`` and ``dask`` (0.4 s of CPU here, with scipy's fft); its ``to_netcdf`` asks which dask
+scheduler is active, which imports ``distributed`` (another 0.35 s), even when no variable is
+chunked. dyn's runs are numpy arrays in memory, so :func:`xarray` records dask in xarray's cache of
+duck-array modules as "no dask array exists until ``dask.array`` is imported", and answers
+``is_dask_collection`` with False while ``dask`` is not imported (both true: an object of a type
+cannot exist before its module), asking dask itself as soon as anyone imported it; and :func:`to_netcdf` writes through xarray's own h5netcdf store with HDF5's lock given
 (the store would otherwise ask dask for a scheduler's lock). The file is byte for byte the one
 ``Dataset.to_netcdf(engine="h5netcdf")`` writes (a test compares them). Where xarray's internals
 have moved, both fall back to xarray's public paths (slower, same files).
@@ -44,9 +44,17 @@ def xarray():
     import xarray as xr
 
     try:
-        from xarray.namedarray import pycompat
+        from xarray.namedarray import pycompat, utils
     except ImportError:
         return xr
+    original = getattr(utils, "is_dask_collection", None)
+    if original is not None and not getattr(original, "dyn_lazy", False):
+        def is_dask_collection(x):
+            return "dask" in sys.modules and original(x)
+
+        is_dask_collection.dyn_lazy = True
+        is_dask_collection.__doc__ = original.__doc__
+        utils.is_dask_collection = is_dask_collection
     cache = getattr(pycompat, "_cached_duck_array_modules", None)
     real = getattr(pycompat, "DuckArrayModule", None)
     if isinstance(cache, dict) and real is not None and "dask" not in cache and "dask.array" not in sys.modules:

@@ -73,24 +73,22 @@ class GifWriter:
         self.previous = None  # palette indices of the previous frame
         self.previous_packed = None  # and its pixels as uint32
         self.count = 0
-        self._known = np.zeros(0, np.int64)  # packed RGB colours mapped so far (sorted) and their indices
-        self._index = np.zeros(0, np.uint8)
+        self._table = None  # palette index of each packed RGB colour seen (16 MB, made on first use)
 
     def _indices(self, keys):
-        """Palette indices of colours packed as R | G << 8 | B << 16 (uint32)."""
-        unique, inverse = np.unique(keys, return_inverse=True)
-        at = np.minimum(np.searchsorted(self._known, unique), max(len(self._known) - 1, 0))
-        hit = (self._known[at] == unique) if len(self._known) else np.zeros(len(unique), bool)
-        if not hit.all():
-            new = unique[~hit]
-            rgb = np.stack([new & 255, (new >> 8) & 255, (new >> 16) & 255], axis=1).astype(np.uint8)
-            img = self._image.frombytes("RGB", (len(new), 1), rgb.tobytes())
-            mapped = np.asarray(img.quantize(palette=self.palette, dither=self._image.Dither.NONE))[0]
-            keys_all = np.concatenate([self._known, new])
-            order = np.argsort(keys_all, kind="stable")
-            self._known, self._index = keys_all[order], np.concatenate([self._index, mapped])[order]
-            at = np.searchsorted(self._known, unique)
-        return self._index[at][inverse.ravel()]
+        """Palette indices of colours packed as R | G << 8 | B << 16 (uint32): a table of every colour
+        seen so far (TRANSPARENT where not yet seen), each new colour mapped once by Pillow."""
+        if self._table is None:
+            self._table = np.full(1 << 24, TRANSPARENT, np.uint8)
+        index = self._table[keys]
+        new = index == TRANSPARENT
+        if new.any():
+            unique = np.unique(keys[new])
+            rgb = np.stack([unique & 255, (unique >> 8) & 255, (unique >> 16) & 255], axis=1).astype(np.uint8)
+            img = self._image.frombytes("RGB", (len(unique), 1), rgb.tobytes())
+            self._table[unique] = np.asarray(img.quantize(palette=self.palette, dither=self._image.Dither.NONE))[0]
+            index = self._table[keys]
+        return index
 
     def write(self, rgb):
         array = rgbx(rgb)
@@ -120,14 +118,18 @@ class GifWriter:
                 sub = np.array([[TRANSPARENT]], np.uint8)
             else:
                 a0, a1, b0, b1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
-                part = changed[a0:a1, b0:b1]
-                index = self._indices(new[a0:a1, b0:b1][part] & 0xFFFFFF)
-                sub = np.full(part.shape, TRANSPARENT, np.uint8)
-                sub[part] = index
+                h, w = a1 - a0, b1 - b0
+                at = np.flatnonzero(changed[a0:a1, b0:b1])  # flat positions in the changed box
+                values = np.ascontiguousarray(new[a0:a1, b0:b1]).ravel()[at]
+                index = self._indices(values & 0xFFFFFF)
+                sub = np.full(h * w, TRANSPARENT, np.uint8)
+                sub[at] = index
+                sub = sub.reshape(h, w)
                 box = (c0 + b0, r0 + a0, c0 + b1, r0 + a1)
-                region = (slice(box[1], box[3]), slice(box[0], box[2]))
-                self.previous[region][part] = index
-                self.previous_packed[region] = packed[region]
+                width = packed.shape[1]
+                flat = (at // w + box[1]) * width + at % w + box[0]  # in the whole frame
+                self.previous.ravel()[flat] = index
+                self.previous_packed.ravel()[flat] = values
             frame = self._image.frombytes("P", (box[2] - box[0], box[3] - box[1]), sub.tobytes())
             extra = {"transparency": TRANSPARENT}
         for chunk in self._gif.getdata(frame, offset=box[:2], duration=self.duration,
