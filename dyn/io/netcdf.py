@@ -17,7 +17,7 @@ from pathlib import Path
 from dyn.errors import RunError, UsageError
 from dyn.io.atomic import atomic_path, write_bytes
 from dyn.io.schema import check
-from dyn.io.xarray_lazy import to_netcdf, xarray
+from dyn.io.xarray_lazy import netcdf_bytes, xarray
 
 ZLIB_LEVEL = 1  # see the README: level 1 gives nearly all of level 9's saving at a fraction of its time
 
@@ -54,14 +54,14 @@ def save(ds, path, *, level=ZLIB_LEVEL):
     folder = path.parent if str(path.parent) else Path(".")
     try:
         if _memory_allows(ds.nbytes):
-            image = to_netcdf(ds, encoding=enc)
+            image = netcdf_bytes(ds, encoding=enc)
             _check_space(path, folder, len(image))
             with atomic_path(path) as tmp:
                 write_bytes(tmp, image)
         else:
             _check_space(path, folder, ds.nbytes + 2**20, "up to ")
             with atomic_path(path) as tmp:
-                to_netcdf(ds, tmp, encoding=enc)
+                ds.to_netcdf(tmp, engine="h5netcdf", invalid_netcdf=False, encoding=enc)
     except (UnicodeError, TypeError, ValueError) as err:  # attrs or variables HDF5 cannot store
         if isinstance(err, UsageError):
             raise

@@ -7,8 +7,9 @@ scheduler is active, which imports ``distributed`` (another 0.35 s), even when n
 chunked. dyn's runs are numpy arrays in memory, so :func:`xarray` records dask in xarray's cache of
 duck-array modules as "no dask array exists until ``dask.array`` is imported", and answers
 ``is_dask_collection`` with False while ``dask`` is not imported (both true: an object of a type
-cannot exist before its module), asking dask itself as soon as anyone imported it; and :func:`to_netcdf` writes through xarray's own h5netcdf store with HDF5's lock given
-(the store would otherwise ask dask for a scheduler's lock). The file is byte for byte the one
+cannot exist before its module), asking dask itself as soon as anyone imported it; and
+:func:`netcdf_bytes` writes the file's image through xarray's own h5netcdf store with HDF5's lock
+given (the store would otherwise ask dask for a scheduler's lock). The file is byte for byte the one
 ``Dataset.to_netcdf(engine="h5netcdf")`` writes (a test compares them). Where xarray's internals
 have moved, both fall back to xarray's public paths (slower, same files).
 """
@@ -62,27 +63,26 @@ def xarray():
     return xr
 
 
-def to_netcdf(ds, target=None, *, encoding=None):
-    """``ds.to_netcdf(target, engine="h5netcdf", invalid_netcdf=False, encoding=encoding)`` (bytes when
-    ``target`` is None) without asking dask for a scheduler, for a Dataset with no chunked variable."""
+def netcdf_bytes(ds, *, encoding=None):
+    """``ds.to_netcdf(engine="h5netcdf", invalid_netcdf=False, encoding=encoding)``, the file's bytes, without
+    asking dask for a scheduler where no variable is chunked."""
     xarray()
     if any(v.chunks is not None for v in ds.variables.values()):
-        return ds.to_netcdf(target, engine="h5netcdf", invalid_netcdf=False, encoding=encoding)
+        return ds.to_netcdf(engine="h5netcdf", invalid_netcdf=False, encoding=encoding)
     try:
         from xarray.backends import H5NetCDFStore
         from xarray.backends.locks import HDF5_LOCK
         from xarray.backends.writers import _validate_attrs, _validate_dataset_names
     except ImportError:
-        return ds.to_netcdf(target, engine="h5netcdf", invalid_netcdf=False, encoding=encoding)
+        return ds.to_netcdf(engine="h5netcdf", invalid_netcdf=False, encoding=encoding)
     import io
 
     _validate_dataset_names(ds)
     _validate_attrs(ds, "h5netcdf", False)
-    buffer = io.BytesIO() if target is None else None
-    store = H5NetCDFStore.open(buffer if target is None else str(target), mode="w", lock=HDF5_LOCK,
-                               invalid_netcdf=False)
+    buffer = io.BytesIO()
+    store = H5NetCDFStore.open(buffer, mode="w", lock=HDF5_LOCK, invalid_netcdf=False)
     try:
         ds.dump_to_store(store, encoding=encoding or {})
     finally:
         store.close()
-    return buffer.getbuffer() if target is None else None
+    return buffer.getbuffer()
