@@ -8,8 +8,8 @@ clipped to the axes as Agg clips. A frame of points then costs a few small numpy
 point instead of a draw of the whole artist through Agg.
 
 :class:`TitleWriter` draws a title line by line from glyphs rasterised once by Pillow (FreeType, the
-font matplotlib uses), each at its pen position: the per-frame text costs array copies, not a
-layout and rasterisation of every string.
+font matplotlib uses), composed into words (kept while they recur) laid at their pen positions: the
+per-frame text costs a few array products, not a layout and rasterisation of every string.
 """
 
 from __future__ import annotations
@@ -104,12 +104,15 @@ def agg_clip(ax, height):
 
 
 class TitleWriter:
-    """Black text lines centred on a column, the bottom line's descender at a row, from cached glyphs."""
+    """Black text lines centred on a column, the bottom line's descender at a row, from glyphs rasterised
+    once; each word is composed once into a strip of coverage (words that recur, such as "step", are
+    kept) and laid at its pen position."""
 
     def __init__(self, font):
         self.font = font
         self.ascent, self.descent = font.getmetrics()
-        self.glyphs = {}
+        self.glyphs, self.words = {}, {}
+        self.space = font.getlength(" ")
 
     def _glyph(self, ch):
         if ch not in self.glyphs:
@@ -122,38 +125,55 @@ class TitleWriter:
             else:
                 mask = Image.new("L", (x1 - x0, y1 - y0), 0)
                 ImageDraw.Draw(mask).text((-x0, -y0), ch, fill=255, font=self.font, anchor="ls")
-                keep = 1.0 - np.asarray(mask, dtype=np.float32)[:, :, None] / 255.0
+                keep = 1.0 - np.asarray(mask, dtype=np.float32) / 255.0
                 self.glyphs[ch] = (keep, x0, y0, advance)
         return self.glyphs[ch]
+
+    def _word(self, word):
+        """(keep (h, w): 1 - coverage, its left edge relative to the pen, its top relative to the baseline,
+        the word's advance)."""
+        if word not in self.words:
+            glyphs = [self._glyph(ch) for ch in word]
+            pens = np.cumsum([0.0] + [g[3] for g in glyphs])
+            inked = [(g, int(round(p))) for g, p in zip(glyphs, pens[:-1]) if g[0] is not None]
+            if not inked:
+                entry = (None, 0, 0, float(pens[-1]))
+            else:
+                left = min(x + g[1] for g, x in inked)
+                right = max(x + g[1] + g[0].shape[1] for g, x in inked)
+                top = min(g[2] for g, x in inked)
+                bottom = max(g[2] + g[0].shape[0] for g, x in inked)
+                keep = np.ones((bottom - top, right - left), np.float32)
+                for (g, x) in inked:
+                    r, c = g[2] - top, x + g[1] - left
+                    keep[r:r + g[0].shape[0], c:c + g[0].shape[1]] *= g[0]
+                entry = (keep[:, :, None], left, top, float(pens[-1]))
+            if len(self.words) > 256:  # numbers change every frame: keep the cache small
+                self.words.clear()
+            self.words[word] = entry
+        return self.words[word]
 
     def draw(self, rgb, text, centre, bottom, step):
         """Draw ``text`` (lines split at "\\n") into ``rgb``; return the box (row0, row1, col0, col1) it may
         have inked, or None."""
-        lines = text.split("\n")
         height, width = rgb.shape[:2]
         box = None
-        for k, line in enumerate(reversed(lines)):
-            glyphs = [self._glyph(ch) for ch in line]
+        for k, line in enumerate(reversed(text.split("\n"))):
+            words = [self._word(w) for w in line.split(" ")]
             baseline = int(round(bottom - k * step - self.descent))
-            start = centre - sum(g[3] for g in glyphs) / 2
+            start = centre - (sum(w[3] for w in words) + self.space * (len(words) - 1)) / 2
             pen = start
-            for keep, x0, y0, advance in glyphs:
+            for keep, x0, y0, advance in words:
                 if keep is not None:
                     top, left = baseline + y0, int(round(pen)) + x0
                     h, w = keep.shape[:2]
-                    if top >= 0 and left >= 0 and top + h <= height and left + w <= width:
-                        target = rgb[top:top + h, left:left + w]
-                        mixed = target * keep
-                    else:  # a glyph over the image's edge: its visible part
-                        a0, a1, b0, b1 = max(top, 0), min(top + h, height), max(left, 0), min(left + w, width)
-                        if a0 >= a1 or b0 >= b1:
-                            pen += advance
-                            continue
+                    a0, a1, b0, b1 = max(top, 0), min(top + h, height), max(left, 0), min(left + w, width)
+                    if a0 < a1 and b0 < b1:
                         target = rgb[a0:a1, b0:b1]
                         mixed = target * keep[a0 - top:a1 - top, b0 - left:b1 - left]
-                    np.rint(mixed, out=mixed)
-                    target[...] = mixed
-                pen += advance
+                        np.rint(mixed, out=mixed)
+                        target[...] = mixed
+                pen += advance + self.space
             line_box = (max(baseline - self.ascent - 2, 0), min(baseline + self.descent + 2, height),
                         max(int(start) - 3, 0), min(int(pen) + 4, width))
             if line_box[0] < line_box[1] and line_box[2] < line_box[3]:

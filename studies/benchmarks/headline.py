@@ -1,6 +1,6 @@
 """What a user waits for: ``dyn simulate relu --width 20 --radius 0.05`` (writes relu.nc and relu.gif).
 
-    python studies/benchmarks/headline.py [--repeat 3]
+    python studies/benchmarks/headline.py [--repeat 3] [--baseline SRC]
 
 Prints, in one run and with the machine's load (``uptime``):
 
@@ -11,7 +11,10 @@ Prints, in one run and with the machine's load (``uptime``):
   Pillow), numba's first call (its target context and the cached kernel's load), the run, the exact
   test loss, the Dataset, the NetCDF write, the GIF (500 frames + the initial state), and which of
   dask, distributed, scipy were imported by the end. Best of N for each phase.
-- a 500-frame GIF alone in a warm process, in dyn's style (the command's) and the seed's (1000 x 600).
+- a 500-frame GIF alone in a warm process, in dyn's style (the command's) and the seed's (1000 x 600);
+- with ``--baseline SRC`` (a source tree of another dyn version with its ``cli/`` copied to
+  ``SRC/dyn/cli``, e.g. ``git archive main``), the whole command of that version too, the two versions
+  alternating in one run.
 
 CPU time is the number to compare across loads: on 2 cores shared with other work, wall time is CPU
 time stretched by the load.
@@ -88,18 +91,28 @@ def uptime():
         return ["?"]
 
 
-def whole_command(repeat, folder):
-    """Best (wall, cpu) of ``repeat`` fresh ``dyn`` processes running the command in ``folder``."""
-    runs = []
-    for _ in range(repeat + 1):  # the first one warms numba's cache and the OS's file cache
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        t = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "dyn.cli", *COMMAND, "-q"], cwd=folder, check=True,
-                       stdout=subprocess.DEVNULL)
-        wall = time.perf_counter() - t
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        runs.append((wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime))
-    return min(r[0] for r in runs[1:]), min(r[1] for r in runs[1:])
+def one_command(folder, source=None):
+    """(wall, cpu) of one fresh ``dyn`` process running the command in ``folder`` (``source``: another dyn)."""
+    env = dict(os.environ, PYTHONPATH=source) if source else None
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "dyn.cli", *COMMAND, "-q"], cwd=folder, check=True,
+                   stdout=subprocess.DEVNULL, env=env)
+    wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+
+
+def whole_command(repeat, folder, sources=(None,)):
+    """{source: best (wall, cpu)} of ``repeat`` fresh processes per source, alternating; the first run of each
+    (numba's cache and the OS's file cache warmed) is not counted."""
+    runs = {src: [] for src in sources}
+    for k in range(repeat + 1):
+        for src in sources:
+            result = one_command(folder, src)
+            if k:
+                runs[src].append(result)
+    return {src: (min(r[0] for r in rs), min(r[1] for r in rs)) for src, rs in runs.items()}
 
 
 def phases(repeat, folder):
@@ -135,11 +148,14 @@ def gif_alone(repeat):
 
 def main():
     repeat = int(sys.argv[sys.argv.index("--repeat") + 1]) if "--repeat" in sys.argv else 3
+    baseline = sys.argv[sys.argv.index("--baseline") + 1] if "--baseline" in sys.argv else None
     print(f"load average at start: {' '.join(uptime())} (2 cores)")
     with tempfile.TemporaryDirectory() as folder:
-        wall, cpu = whole_command(repeat, folder)
-        print(f"{'dyn ' + ' '.join(COMMAND):<62s} wall {wall:6.2f} s  cpu {cpu:6.2f} s  (best of {repeat}; "
-              f"target <= 2.5 s)")
+        sources = (None, baseline) if baseline else (None,)
+        for src, (wall, cpu) in whole_command(repeat, folder, sources).items():
+            name = "dyn " + " ".join(COMMAND) + (f" [{os.path.basename(src.rstrip('/'))}]" if src else "")
+            print(f"{name:<62s} wall {wall:6.2f} s  cpu {cpu:6.2f} s  (best of {repeat}"
+                  f"{'' if src else '; target <= 2.5 s'})")
         best, imported = phases(repeat, folder)
     print("phases, in a fresh process (best of each):")
     for name, (w, c) in best.items():
