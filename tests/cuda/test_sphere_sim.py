@@ -68,23 +68,31 @@ def test_cuda_on_given_vectors_and_shared_data():
     assert_same_run(cpu, gpu)
 
 
-@pytest.mark.parametrize("options", [dict(), {**ANGULAR, "gradient": "seed", "samples": 2, "dim": 3}],
-                         ids=["riesz", "seed backward"])
+def in_one_block(device, init=None, data=None, threads=None, **options):
+    """A run whose frames all go to the kernel in one call (the runner starts with one-frame blocks);
+    ``threads``: a CUDA block's threads, fewer than the vectors."""
+    cfg = SphereConfig(**{**SMALL, **options, "device": device})
+    job = prepare(cfg, init=init, data=data)
+    if threads is not None:
+        job.gpu.threads = threads
+    job.advance(0, job.frames, job.inputs(0, job.frames))
+    return job.finish(job.frames, "done")
+
+
+MANY = {"riesz": dict(), "mhe": dict(objective="mhe", momentum=0.3),
+        "seed backward": {**ANGULAR, "gradient": "seed", "samples": 2, "accumulate": True},
+        "angular exact": dict(**ANGULAR, operator="sigmoid")}
+
+
+@pytest.mark.parametrize("options", MANY.values(), ids=MANY.keys())
 def test_cuda_with_more_vectors_than_threads(options):
     from dyn.flows.sphere.cuda import THREADS, threads_for
 
-    vectors = THREADS + 3  # threads 0, 1, 2 hold two vectors each
-    assert threads_for(vectors) == THREADS
-    cpu, gpu = both(**{**options, "vectors": vectors, "steps": 2, "record_every": 1})
+    assert threads_for(THREADS + 3) == THREADS and threads_for(7) == 7
+    options = {**options, "vectors": 7, "replicas": 2}
+    cpu = in_one_block("cpu", **options)
+    gpu = in_one_block("cuda", threads=3, **options)  # thread 0 holds vectors 0, 3 and 6
     assert_same_run(cpu, gpu)
-
-
-def in_one_block(device, init, data, **options):
-    """A run whose frames all go to the kernel in one call (the runner starts with one-frame blocks)."""
-    cfg = SphereConfig(**{**SMALL, **options, "device": device})
-    job = prepare(cfg, init=init, data=data)
-    job.advance(0, job.frames, job.inputs(0, job.frames))
-    return job.finish(job.frames, "done")
 
 
 def test_cuda_divergence_stops_a_replica_mid_block_where_the_cpu_does():

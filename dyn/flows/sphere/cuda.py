@@ -23,7 +23,7 @@ from dyn.flows.sphere import kernels as cpu
 from dyn.flows.sphere.kernels import (ANGULAR, BEFORE, EXPONENTIAL, RIESZ, SEED, angular_term, great_circle,
                                       heavy_ball, riesz_pair, riesz_pair_slope, seed_term, tangent)
 
-THREADS = 128  # at most this many threads a block
+THREADS = 256  # at most this many threads a block (256 x 255 registers fit any GPU's register file)
 LOSS = THREADS  # shared slot of the step's loss, after the threads' shares
 SHARED = THREADS + 1
 
@@ -267,7 +267,7 @@ class GpuRun:
         self.x = cuda.to_device(x)
         self.work = Work(cuda.device_array((R, M, d)), cuda.device_array((R, M, d)), cuda.device_array((R, N, d)),
                          cuda.device_array((R, N, M)), cuda.device_array((R, M)), cuda.to_device(xn))
-        self.threads = threads_for(M)
+        self.threads = threads_for(M)  # a test may lower it: threads then hold several vectors
 
     def advance(self, lo, hi, frame_steps, consts):
         job = self.job
