@@ -86,7 +86,7 @@ def main():
                            label=f"{label} ({seeds} seeds per k)")
         for x, (k, n, counts, (_, top)) in zip(ks, rows):
             ax.annotate(f"{counts['spurious']}/{n}", (x, top), xytext=(0, 3), textcoords="offset points",
-                        rotation=90, ha="center", va="bottom", fontsize=6.5, color=bars[0].get_color())
+                        rotation=90, ha="center", va="bottom", fontsize=7, color=bars[0].get_color())
     ax.set_xlabel("k = n (teacher neurons = input dimension)")
     ax.set_ylabel("fraction ending in a spurious minimum")
     ax.set_ylim(-0.03, 1.18)
