@@ -17,6 +17,19 @@ def one_line_error(err):
     return len(lines) == 1 and lines[0].startswith("dyn: error: ") and "Traceback" not in err
 
 
+def frames_of(path):
+    """Every frame of a GIF (or any multi-frame image) as an (H, W, 3) int array of RGB."""
+    import numpy as np
+    from PIL import Image
+
+    im = Image.open(path)
+    out = []
+    for k in range(im.n_frames):
+        im.seek(k)
+        out.append(np.asarray(im.convert("RGB")).astype(int))
+    return out
+
+
 @pytest.fixture
 def run_cli(tmp_path, monkeypatch, capsys):
     """``run_cli(*argv) -> (exit status, stdout, stderr)`` of ``dyn`` run in-process inside ``tmp_path``."""
