@@ -65,7 +65,10 @@ def dask_client():
                           "distributed.scheduler.allowed-failures": 1}):  # a task that kills 2 workers fails
         cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0",
                                silence_logs=logging.CRITICAL)
-        client = Client(cluster)
+        # not the process's default scheduler: xarray would take the NetCDF write locks of every later
+        # dyn.save in this process from it (distributed locks, named by an in-memory file the scheduler
+        # cannot know: the save fails); the study tests pass it explicitly
+        client = Client(cluster, set_as_default=False)
     yield client
     client.close()
     cluster.close()
