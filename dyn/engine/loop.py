@@ -27,7 +27,7 @@ with the threads over particles and calls the same scalar helpers as its CPU ker
 
 The loop is compiled in the flow's module (``exec`` of this source under the module's file name), so that it
 calls the flow's functions as globals: numba inlines and caches them as if written there. Its cache is
-keyed to every kernel source (:mod:`dyn.engine.jitcache`), this file included.
+keyed to every kernel source (:mod:`dyn.engine.kernel_cache`), this file included.
 """
 
 SOURCE = '''
