@@ -184,7 +184,7 @@ def test_init_arrays_are_used():
     (["--data", "digits", "--batch", "5000"], 2, "larger than the"),
     (["--n", "100"], 2, "n sets the size of the blobs"),
     (["--from", "missing.nc"], 2, "no such file"),
-    (["--device", "cuda"], 1, "not available yet"),
+    (["--device", "cuda"], 1, "kernels are CPU only"),
     (["-o", "no/such/dir/run.nc"], 1, "cannot write"),
 ])
 def test_bad_input_is_one_line_and_touches_nothing(run_cli, tmp_path, argv, code, words):

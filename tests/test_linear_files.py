@@ -41,7 +41,7 @@ def write_files(folder):
     (["--data", "moons", "--dim", "3"], 2, "dim must be 2"),
     (["--steps", "many"], 2, "--steps"),
     (["--from", "missing.nc"], 2, "no such file"),
-    (["--device", "cuda"], 1, "not available yet"),
+    (["--device", "cuda"], 1, "kernels are CPU only"),
     (["-o", "no/such/dir/run.nc"], 1, "cannot write"),
 ])
 def test_bad_input_is_one_line_and_touches_nothing(run_cli, tmp_path, argv, code, words):

@@ -27,7 +27,7 @@ with the threads over particles and calls the same scalar helpers as its CPU ker
 
 The loop is compiled in the flow's module (``exec`` of this source under the module's file name), so that it
 calls the flow's functions as globals: numba inlines and caches them as if written there. Its cache is
-keyed to every kernel source (:mod:`dyn.engine.jitcache`), this file included.
+keyed to every kernel source (:mod:`dyn.engine.kernel_cache`), this file included.
 """
 
 SOURCE = '''
@@ -115,6 +115,17 @@ def define_cuda_frame_loop(namespace):
 
     namespace.update(_cuda=cuda, _float64=np.float64, _isfinite=isfinite)
     exec(compile(CUDA_SOURCE, namespace["__file__"], "exec"), namespace)
+
+
+def kept_frames(job, lo, hi, done):
+    """Frames of local block lo:hi that each replica recorded in a device launch, from ``done`` (its
+    ``diverged_at`` after the launch): none for a replica stopped before the block, all for one still live,
+    and for one stopped at step N in the block the frames that ended before N."""
+    import numpy as np
+
+    ends = job.steps[lo + 1:hi + 1]
+    return [0 if job.diverged_at[r] >= 0 else hi - lo if done[r] < 0 else int(np.searchsorted(ends, done[r]))
+            for r in range(len(done))]
 
 
 def advance(kernels, replicas):

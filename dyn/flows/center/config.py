@@ -87,7 +87,7 @@ class CenterConfig(Config):
             raise UsageError("momentum applies to optimizer 'sgd' (Adam has its own moments)")
         choice("device", self.device, DEVICES)
         if self.device == "cuda":
-            raise RunError("device 'cuda' is not available yet: the CUDA backend is a later release; use --device cpu")
+            raise RunError("device 'cuda' is not available for the center flow (its kernels are CPU only; relu, sphere and som have CUDA ones): use --device cpu or auto")
         self._resolve_data()
 
     def _resolve_data(self):

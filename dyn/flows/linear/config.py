@@ -156,7 +156,7 @@ class LinearConfig(Config):
             raise UsageError("order gives the samples explicitly: it cannot be combined with shuffle")
         self._resolve_data()
         if self.device == "cuda":
-            raise RunError("device 'cuda' is not available yet for the linear flow (no CUDA kernels; relu has them): use --device cpu or auto")
+            raise RunError("device 'cuda' is not available for the linear flow (its kernels are CPU only; relu, sphere and som have CUDA ones): use --device cpu or auto")
 
     def _resolve_data(self):
         if not isinstance(self.data, str) or not self.data:

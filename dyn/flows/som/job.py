@@ -9,7 +9,6 @@ import numpy as np
 
 from dyn.engine import loop
 from dyn.engine.device import resolve_device
-from dyn.engine.gpu import copy_block
 from dyn.engine.steps import StepJob, check_memory, log_marks, snapshot_count
 from dyn.errors import RunError, UsageError
 from dyn.flows.som.config import DECAY_CODES, MAX_MEASURED, NEIGHBOURHOOD_CODES
@@ -166,7 +165,13 @@ class GpuRun:
         inputs = Inputs(self.x, cuda.to_device(order), step0)
         self.gpu.advance_cuda[R, self.threads](self.state, self.consts, inputs, self.work,
                                                cuda.to_device(job.block_steps(lo, hi)), step0, snaps, 0, diverged)
-        copy_block(job, lo, hi, {"w": snaps.w, "loss_train": snaps.loss}, diverged.copy_to_host())
+        slot, done = job.slot(lo), diverged.copy_to_host()
+        keep = loop.kept_frames(job, lo, hi, done)
+        for name, rec in (("w", snaps.w), ("loss_train", snaps.loss)):
+            block = rec.copy_to_host()
+            for r, k in enumerate(keep):
+                job.rec[name][r, slot:slot + k] = block[r, :k]
+        job.diverged_at[:] = done
 
 
 def device_of(cfg):
