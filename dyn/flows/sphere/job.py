@@ -51,8 +51,9 @@ class SphereJob(StepJob):
     def advance(self, lo, hi, frame_steps):
         cfg = self.cfg
         step0 = self.step_at(lo)
+        split = self.replicas == 1 and self.obj != kernels.ANGULAR and cfg.vectors >= kernels.SPLIT_VECTORS
         consts = kernels.Consts(self.obj, self.op, cfg.k, cfg.s, self.grad, self.rule, cfg.accumulate, cfg.lr,
-                                cfg.momentum)
+                                cfg.momentum, split)
         loop.advance(kernels, self.replicas)(
             kernels.State(self.w, self.v, self.acc), consts, kernels.Inputs(self.x, self.loss_iter, step0 - self.step_at(0)),
             frame_steps, step0, kernels.Snaps(self.rec["w"], self.rec["norm_before"]), self.slot(lo), self.diverged_at)
