@@ -118,22 +118,36 @@ def unit_start(n, seed=0):
 
 
 def dyn_kernel(w0, lr, steps, repeat=3):
-    """(the fastest of ``repeat`` runs of dyn's kernel alone: the job's frame loop over every step, its job)."""
+    """dyn's kernel alone, the job's frame loop over every step: (the least wall time, the least CPU time of
+    ``repeat`` runs, the last job)."""
     from dyn.flows.sphere.config import SphereConfig
     from dyn.flows.sphere.job import prepare
 
-    best, job = np.inf, None
+    wall, cpu, job = np.inf, np.inf, None
     for _ in range(repeat):
         job = prepare(SphereConfig.from_kwargs(vectors=len(w0), lr=lr, steps=steps), init=w0)
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         job.advance(0, job.frames, job.block_steps(0, job.frames))
-        best = min(best, time.perf_counter() - t)
-    return best, job
+        wall, cpu = min(wall, time.perf_counter() - t), min(cpu, time.process_time() - c)
+    return wall, cpu, job
+
+
+def cpu_timed(fn, repeat=3):
+    """(the least CPU time of this process over ``repeat`` calls of ``fn``, the last result): on a busy machine
+    the work a call does, without the time it waited for a core."""
+    best, out = np.inf, None
+    for _ in range(repeat):
+        t = time.process_time()
+        out = fn()
+        best = min(best, time.process_time() - t)
+    return best, out
 
 
 def peaks():
-    """(numpy's float64 matmul GFLOP/s at n = 1000 on its default threads, seconds of one div + sqrt in SIMD)."""
+    """(numpy's float64 matmul GFLOP/s at n = 1000 on one thread, seconds of one sqrt(1/x) in SIMD), both in CPU
+    time: what one core does."""
     from numba import njit
+    from threadpoolctl import threadpool_limits
 
     @njit(error_model="numpy")
     def inverse_roots(x, y, times):
@@ -142,10 +156,11 @@ def peaks():
                 y[j] = np.sqrt(1.0 / x[j])
 
     a = np.random.default_rng(0).random((1000, 1000))
-    gflops = 2e9 / timed(lambda: a @ a)[0] / 1e9
+    with threadpool_limits(1):
+        gflops = 2e9 / cpu_timed(lambda: a @ a)[0] / 1e9
     x, y = 1.0 + np.random.default_rng(0).random(2048), np.empty(2048)
     inverse_roots(x, y, 1)
-    return gflops, timed(lambda: inverse_roots(x, y, 2000))[0] / (2000 * 2048)
+    return gflops, cpu_timed(lambda: inverse_roots(x, y, 2000))[0] / (2000 * 2048)
 
 
 def against_jax():
@@ -153,42 +168,43 @@ def against_jax():
     import numba
 
     import dyn
+    from dyn.flows.sphere import kernels
 
     if not have_jax():
         return
     print(f"machine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}; numba threads {numba.get_num_threads()}")
     gflops, root = peaks()
-    print(f"numpy float64 matmul (n = 1000): {gflops:.1f} GFLOP/s; one sqrt(1/x) in SIMD: {root * 1e9:.2f} ns")
+    print(f"one core: numpy float64 matmul (n = 1000) {gflops:.1f} GFLOP/s; one sqrt(1/x) in SIMD {root * 1e9:.2f} ns")
     for n, lr, steps in THOMSON:
         w0 = unit_start(n)
         run = jax_thomson(w0, lr, steps)
         run()  # compile
         t_jax, (L_jax, w_jax) = timed(run)
+        c_jax = cpu_timed(run)[0]
         dyn.simulate("sphere", vectors=n, lr=lr, steps=5, init=w0)  # compile / load the cache
-        t_kernel, job = dyn_kernel(w0, lr, steps)
+        t_kernel, c_kernel, job = dyn_kernel(w0, lr, steps)
         gap = max(np.abs(job.w[0] - w_jax).max(), np.abs(job.loss_iter[0] - L_jax).max() / L_jax[0])
         assert gap < 1e-10, gap
-        before = numba.get_num_threads()
-        numba.set_num_threads(1)
+        threshold, kernels.SPLIT_VECTORS = kernels.SPLIT_VECTORS, 0  # the job splits a single replica from here
         try:
-            t_one, one = dyn_kernel(w0, lr, steps)
+            t_split, _, split = dyn_kernel(w0, lr, steps)
         finally:
-            numba.set_num_threads(before)
-        assert np.array_equal(one.w, job.w) and np.array_equal(one.loss_iter, job.loss_iter)
+            kernels.SPLIT_VECTORS = threshold
+        assert np.array_equal(split.w, job.w) and np.array_equal(split.loss_iter, job.loss_iter)
         t_sim, ds = timed(lambda: dyn.simulate("sphere", vectors=n, lr=lr, steps=steps, init=w0))
         assert np.array_equal(ds.w.isel(time=-1).values, job.w[0])
         print(f"load {os.getloadavg()[0]:.1f}")
         row(f"(d) Thomson N={n}, {steps} steps: JAX (jit + scan, Gram form)", t_jax)
-        split = " (pairs split over the threads)" if n >= dyn.flows.sphere.kernels.SPLIT_VECTORS else ""
-        row(f"(d) ... dyn kernel{split} (vs JAX; points agree to {gap:.0e})", t_kernel, t_jax, ">= 1.5x")
-        row("(d) ... dyn kernel, one numba thread (the same bits)", t_one, t_jax)
-        row("(d) ... dyn.simulate whole (records, measures 501 snapshots)", t_sim, t_jax)
+        row(f"(d) ... dyn kernel (vs JAX; points agree to {gap:.0e})", t_kernel, t_jax, ">= 1.5x")
+        row("(d) ... dyn kernel, pairs split over the threads (same bits)", t_split, t_jax)
+        row("(d) ... dyn.simulate whole (records, measures the snapshots)", t_sim, t_jax)
+        print(f"    CPU time: JAX {c_jax:.4f} s, dyn kernel {c_kernel:.4f} s ({c_jax / c_kernel:.1f}x)")
         pairs = n * (n - 1) // 2
         flops = FLOPS_PER_PAIR * pairs * steps
-        print(f"    roofline: {FLOPS_PER_PAIR * pairs:,} flops and {72 * pairs:,} bytes a step (the vectors and "
-              f"gradients, {48 * n:,} B, stay in L1/L2: no memory traffic); dyn {flops / t_kernel / 1e9:.1f} GFLOP/s = "
-              f"{flops / t_kernel / 1e9 / gflops:.0%} of matmul; div + sqrt floor {pairs * steps * root:.3f} s "
-              f"({pairs * steps * root / t_one:.0%} of the one-thread kernel)")
+        print(f"    roofline: {FLOPS_PER_PAIR * pairs:,} flops and {72 * pairs:,} bytes a step from L1/L2 (the vectors "
+              f"and gradients, {48 * n:,} B, stay there: no memory traffic); dyn {flops / c_kernel / 1e9:.1f} GFLOP/s "
+              f"= {flops / c_kernel / 1e9 / gflops:.0%} of one core's matmul; it is bound by the pairs' div + sqrt: "
+              f"their floor {pairs * steps * root:.3f} s is {pairs * steps * root / c_kernel:.0%} of the kernel's CPU time")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,13 @@ Vectors are rows: ``w`` (replica, vector, dim), data ``x`` (replica or 1, sample
 - mhe: E = 1/(M(M-1)) sum_{i != j} f_s(|u_i - u_j|), u = w/|w|, f_s(z) = z^-s (s > 0), log(1/z) (s = 0)
   (Liu et al. 2018, the regulariser's normalisation), so E = 2/(M(M-1)) times the Riesz energy of u.
 
+The Riesz energy's pair pass (``riesz``, also under mhe and the measures) takes each pair (i, j > i) once,
+a row i at a time vectorised over j (``pair_row``): the pair's force is subtracted from w_j's gradient and
+summed into w_i's, those sums over j in SIMD lanes (reassociated, in an order fixed by the code). The rows
+are cut into ``PAIR_TILES`` fixed tiles of about equal pair counts, each with a gradient of its own, added in
+tile order: one replica of many vectors runs its tiles on all cores (``Consts.split``), with the same bits
+as in turn on one.
+
 Kernels use numpy's error model: a division by zero (two vectors at the same point, a zero vector)
 gives inf or NaN, which stops the replica as diverged, instead of raising.
 
@@ -192,7 +199,8 @@ def riesz_coefficient(r2, s):
 
 
 PAIR_TILES = 4  # row tiles of the pair pass, fixed: the sums and so the results do not depend on the threads
-SPLIT_VECTORS = 400  # a single replica with at least this many vectors splits its pair pass across the threads
+SPLIT_VECTORS = 2000  # one replica of at least this many vectors splits its pair pass across the threads (below,
+# a parallel region a step costs more than it saves on a busy machine: see the README's sphere speed)
 
 
 class Pairs(NamedTuple):
