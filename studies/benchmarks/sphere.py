@@ -202,7 +202,7 @@ def against_jax():
         pairs = n * (n - 1) // 2
         flops = FLOPS_PER_PAIR * pairs * steps
         print(f"    roofline: {FLOPS_PER_PAIR * pairs:,} flops and {72 * pairs:,} bytes a step from L1/L2 (the vectors "
-              f"and gradients, {48 * n:,} B, stay there: no memory traffic); dyn {flops / c_kernel / 1e9:.1f} GFLOP/s "
+              f"and the tiles' gradients, {120 * n:,} B, stay there: no memory traffic); dyn {flops / c_kernel / 1e9:.1f} GFLOP/s "
               f"= {flops / c_kernel / 1e9 / gflops:.0%} of one core's matmul; it is bound by the pairs' div + sqrt: "
               f"their floor {pairs * steps * root:.3f} s is {pairs * steps * root / c_kernel:.0%} of the kernel's CPU time")
 
