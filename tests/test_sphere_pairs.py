@@ -1,6 +1,8 @@
 """The sphere flow's pair pass (Riesz energies, their forces, the directions' measures): against plain numpy,
 and the same bits whether its row tiles run in turn or split across the threads."""
 
+import math
+
 import numba
 import numpy as np
 import pytest
@@ -8,6 +10,26 @@ import pytest
 import dyn
 import sphere_reference as ref
 from dyn.flows.sphere import kernels
+
+
+def pair_loop(w, s):
+    """The pairs one at a time in plain Python floats, i then j ascending: the order of the kernels below
+    SIMD_VECTORS vectors (and of the CUDA kernels' pair loop)."""
+    M, d = w.shape
+    g, energy = [[0.0] * d for _ in range(M)], 0.0
+    for i in range(M):
+        for j in range(i + 1, M):
+            r2 = 0.0
+            for q in range(d):
+                r2 += (w[i, q] - w[j, q]) ** 2
+            e = math.sqrt(1.0 / r2) if s == 1.0 else 1.0 / r2
+            energy += e
+            c = 2.0 * (-0.5 * e * e * e if s == 1.0 else -e * e)
+            for q in range(d):
+                t = c * (w[i, q] - w[j, q])
+                g[i][q] += t
+                g[j][q] -= t
+    return energy, np.array(g)
 
 
 def points(M, d, seed=0):
@@ -37,6 +59,15 @@ def test_pair_pass_matches_plain_numpy(M, d, s):
     energy, g = pass_of(w, s)
     assert energy == pytest.approx(ref.riesz(w, s), rel=1e-13)
     np.testing.assert_allclose(g, ref.riesz_grad(w, s), rtol=1e-12, atol=1e-12 * np.abs(g).max())
+
+
+@pytest.mark.parametrize("s", [1.0, 2.0])
+def test_below_simd_vectors_the_pairs_go_in_turn_to_the_bit(s):
+    w = points(kernels.SIMD_VECTORS - 1, 3)
+    energy, g = pass_of(w, s)
+    expected_energy, expected_g = pair_loop(w, s)
+    assert energy == expected_energy
+    np.testing.assert_array_equal(g, expected_g)
 
 
 @pytest.mark.parametrize("M", [1, 2, 5, 100, 1000])

@@ -14,8 +14,8 @@ Vectors are rows: ``w`` (replica, vector, dim), data ``x`` (replica or 1, sample
 - mhe: E = 1/(M(M-1)) sum_{i != j} f_s(|u_i - u_j|), u = w/|w|, f_s(z) = z^-s (s > 0), log(1/z) (s = 0)
   (Liu et al. 2018, the regulariser's normalisation), so E = 2/(M(M-1)) times the Riesz energy of u.
 
-The Riesz energy's pair pass (``riesz``, also under mhe and the measures) takes each pair (i, j > i) once,
-a row i at a time vectorised over j (``pair_row``): the pair's force is subtracted from w_j's gradient and
+The Riesz energy's pair pass (``riesz``, also under mhe and the measures) takes each pair (i, j > i) once;
+from 32 vectors on (``SIMD_VECTORS``; fewer: a pair at a time), a row i at a time vectorised over j (``pair_row``): the pair's force is subtracted from w_j's gradient and
 summed into w_i's, those sums over j in SIMD lanes (reassociated, in an order fixed by the code). The rows
 are cut into ``PAIR_TILES`` fixed tiles of about equal pair counts, each with a gradient of its own, added in
 tile order: one replica of many vectors runs its tiles on all cores (``Consts.split``), with the same bits
@@ -233,6 +233,8 @@ def riesz_coefficient(r2, s):
     return e, 2.0 * riesz_pair_slope(r2, e, s)
 
 
+SIMD_VECTORS = 32  # fewer vectors: the pairs one at a time (rows too short for SIMD to pay, and the sums in the
+# order of the CUDA kernels' pair loop, which then agree with these to the rounding of a few dot products)
 PAIR_TILES = 4  # row tiles of the pair pass, fixed: the sums and so the results do not depend on the threads
 SPLIT_VECTORS = 2000  # one replica of at least this many vectors splits its pair pass across the threads (below,
 # a parallel region a step costs more than it saves on a busy machine: see the README's sphere speed)
@@ -338,15 +340,39 @@ def pair_tiles_split(pairs, s):
 
 
 @njit(cache=True, error_model="numpy")
+def pairs_in_turn(w, s, g):
+    """The Riesz energy and its gradient, a pair (i, j > i) at a time, i then j ascending (every sum in that order)."""
+    M, d = w.shape
+    g[:, :] = 0.0
+    energy = 0.0
+    for i in range(M):
+        for j in range(i + 1, M):
+            r2 = 0.0
+            for q in range(d):
+                t = w[i, q] - w[j, q]
+                r2 += t * t
+            e, c = riesz_coefficient(r2, s)
+            energy += e
+            for q in range(d):
+                t = c * (w[i, q] - w[j, q])
+                g[i, q] += t
+                g[j, q] -= t
+    return energy
+
+
+@njit(cache=True, error_model="numpy")
 def riesz(w, s, g, pairs):
-    """E = sum_{i<j} e(|w_i - w_j|^2); its gradient into ``g``. Each pair is computed once; the rows go in
-    ``PAIR_TILES`` fixed tiles, each with its own gradient, added in tile order: the result is the same whether
-    the tiles run in turn or in parallel (``pairs.split``)."""
+    """E = sum_{i<j} e(|w_i - w_j|^2); its gradient into ``g``; leaves w transposed in ``pairs.wt``. From
+    ``SIMD_VECTORS`` vectors on, each pair is computed once in SIMD rows; the rows go in ``PAIR_TILES`` fixed
+    tiles, each with its own gradient, added in tile order: the result is the same whether the tiles run in turn
+    or in parallel (``pairs.split``)."""
     M, d = w.shape
     wt = pairs.wt
     for q in range(d):
         for i in range(M):
             wt[q, i] = w[i, q]
+    if M < SIMD_VECTORS:
+        return pairs_in_turn(w, s, g)
     if pairs.split:
         pair_tiles_split(pairs, s)
     else:
