@@ -3,7 +3,8 @@
 One CUDA block a replica, its threads over the vectors (vector j on thread j mod T). A pair force is
 computed on each side of the pair: the thread of vector i loops over every other vector j in the CPU's
 order and adds only into g[i] (a scatter into g[j] would race), so it computes each pair twice and each
-vector's gradient holds the CPU's terms in the CPU's order. The seed's backward first projects the data
+vector's gradient holds the CPU's terms in the CPU's order (below 32 vectors: above, the CPU sums
+them in SIMD lanes). The seed's backward first projects the data
 points (threads over point x coordinate), then goes back to the vectors. The loss is each thread's share,
 summed in shared memory in thread order by thread 0, so a run is reproducible; it differs from the CPU's
 only by rounding (the CPU's dot products are reassociated into SIMD lanes, these are sequential).
