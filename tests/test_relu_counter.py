@@ -83,3 +83,21 @@ def test_counter_seeds_beyond_32_bits_are_refused():
         ReluConfig(rng="counter", seed=2**32 - 2, replicas=3)
     assert err.value.exit_code == 2
     ReluConfig(rng="counter", seed=2**32 - 3, replicas=3)  # the last seed that fits
+
+
+def test_kernel_draws_are_standard_normal():
+    """What the kernel draws (fill_normals, step after step) has the moments of N(0, I) and passes a KS test."""
+    from scipy import stats
+
+    from dyn.engine.counter import fill_normals
+
+    steps, batch, d = 2500, 20, 3
+    x = np.empty((steps, batch, d))
+    for t in range(steps):
+        fill_normals(x[t], 12, DATA, 0, t, batch)
+    z = x.reshape(-1, d)
+    assert np.abs(z.mean(0)).max() < 5 / np.sqrt(len(z))
+    assert np.abs(z.var(0) - 1).max() < 5 * np.sqrt(2 / len(z))
+    assert np.abs(np.corrcoef(z.T) - np.eye(d)).max() < 5 / np.sqrt(len(z))
+    assert abs(stats.skew(z.ravel())) < 0.03 and abs(stats.kurtosis(z.ravel())) < 0.06
+    assert stats.kstest(z.ravel(), "norm").pvalue > 1e-3
