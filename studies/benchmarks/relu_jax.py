@@ -14,23 +14,38 @@ comparison is of the whole ``dyn.simulate`` against JAX's bare scan.
     with its inputs drawn (default generator; ``rng="counter"``, drawn inside the kernel), test loss off;
 (b) replicas 64 and 1,024: JAX vmap with its inputs drawn inside the scan, against ``dyn.simulate(replicas=R)``
     (default generator; ``rng="counter"``). Four replicas with the same inputs are compared first.
-The ratios are JAX's time over dyn's (> 1: dyn is faster); the goals are >= 2x.
+The ratios are JAX's time over dyn's (> 1: dyn is faster); the goals are >= 2x. Each row gives the wall-clock
+time and the CPU time of the process (all its threads): on a loaded machine the CPU time is the steadier
+measure of the work each does.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
+import time
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-
-from timing import best, row, timed  # noqa: E402
-
 STEPS, BATCH = 17_660, 20
+
+
+def measure(fn, repeat):
+    """(fastest wall-clock seconds, fewest CPU seconds of the process, all threads) over ``repeat`` calls."""
+    walls, cpus = [], []
+    for _ in range(repeat):
+        w, c = time.perf_counter(), time.process_time()
+        fn()
+        walls.append(time.perf_counter() - w)
+        cpus.append(time.process_time() - c)
+    return min(walls), min(cpus)
+
+
+def line(name, t, base=None, target=None):
+    """A row: wall time and CPU time, each with JAX's over this one (> 1: dyn is faster)."""
+    ratio = lambda i: f"{base[i] / t[i]:6.1f}x" if base else " " * 7  # noqa: E731
+    goal = f"  (target {target})" if target else ""
+    print(f"{name:<56s}{t[0]:9.3f} s {ratio(0)}{t[1]:9.3f} s {ratio(1)}{goal}", flush=True)
 
 
 def jax_functions(teacher, lr=0.5):
@@ -105,17 +120,17 @@ def main():
     assert err < 1e-12, err
     key = jax.random.PRNGKey(0)
     jax.block_until_ready(run_drawn(a[0], w[0], b[0], key))
-    t_given = best(lambda: jax.block_until_ready(run_given(a[0], w[0], b[0], x)), 7)
-    t_drawn = best(lambda: jax.block_until_ready(run_drawn(a[0], w[0], b[0], key)), 7)
-    t_dyn = best(lambda: dyn.simulate("relu", test_loss="none"), 7)
-    t_ctr = best(lambda: dyn.simulate("relu", test_loss="none", rng="counter"), 7)
-    t_exact = best(lambda: dyn.simulate("relu"), 5)
-    print(f"{'':58s}{'time':>12s} {'JAX drawn/this':>9s}")
-    row("(a) JAX scan, m=20, inputs given", t_given, t_drawn)
-    row("(a) JAX scan, m=20, inputs drawn inside the scan", t_drawn, t_drawn)
-    row("(a) dyn.simulate, m=20, default rng (drawn), no test loss", t_dyn, t_drawn, ">= 2x")
-    row("(a) dyn.simulate, m=20, rng='counter' (in the kernel)", t_ctr, t_drawn, ">= 2x")
-    row("(a) dyn.simulate, m=20, default, exact test loss", t_exact, t_drawn)
+    t_given = measure(lambda: jax.block_until_ready(run_given(a[0], w[0], b[0], x)), 7)
+    t_drawn = measure(lambda: jax.block_until_ready(run_drawn(a[0], w[0], b[0], key)), 7)
+    t_dyn = measure(lambda: dyn.simulate("relu", test_loss="none"), 7)
+    t_ctr = measure(lambda: dyn.simulate("relu", test_loss="none", rng="counter"), 7)
+    t_exact = measure(lambda: dyn.simulate("relu"), 5)
+    print(f"{'':56s}{'wall':>11s} {'JAX/this':>7s}{'CPU':>11s} {'JAX/this':>7s}")
+    line("(a) JAX scan, m=20, inputs given", t_given, t_drawn)
+    line("(a) JAX scan, m=20, inputs drawn inside the scan", t_drawn, t_drawn)
+    line("(a) dyn.simulate, m=20, default rng, no test loss", t_dyn, t_drawn, ">= 2x")
+    line("(a) dyn.simulate, m=20, rng='counter' (in the kernel)", t_ctr, t_drawn, ">= 2x")
+    line("(a) dyn.simulate, m=20, default, exact test loss", t_exact, t_drawn)
 
     # (b) ensembles: JAX vmap drawing inside its scan; first 4 replicas on the same inputs, compared
     ds4 = dyn.simulate("relu", replicas=4, test_loss="none")
@@ -131,12 +146,12 @@ def main():
         (aR, wR, bR), _ = initial(dsR)
         jax.block_until_ready(vmap_drawn(aR, wR, bR, keys))
         n = 2 if R <= 64 else 1
-        t_jax = best(lambda: jax.block_until_ready(vmap_drawn(aR, wR, bR, keys)), n)
-        row(f"(b) JAX vmap, {R} replicas, inputs drawn inside", t_jax, t_jax)
-        t_dyn, _ = timed(lambda: dyn.simulate("relu", replicas=R, test_loss="none"), n)
-        row(f"(b) dyn.simulate, {R} replicas, default rng", t_dyn, t_jax, ">= 2x")
-        t_ctr, _ = timed(lambda: dyn.simulate("relu", replicas=R, test_loss="none", rng="counter"), n)
-        row(f"(b) dyn.simulate, {R} replicas, rng='counter'", t_ctr, t_jax, ">= 2x")
+        t_jax = measure(lambda: jax.block_until_ready(vmap_drawn(aR, wR, bR, keys)), n)
+        line(f"(b) JAX vmap, {R} replicas, inputs drawn inside", t_jax, t_jax)
+        t_dyn = measure(lambda: dyn.simulate("relu", replicas=R, test_loss="none"), n)
+        line(f"(b) dyn.simulate, {R} replicas, default rng", t_dyn, t_jax, ">= 2x")
+        t_ctr = measure(lambda: dyn.simulate("relu", replicas=R, test_loss="none", rng="counter"), n)
+        line(f"(b) dyn.simulate, {R} replicas, rng='counter'", t_ctr, t_jax, ">= 2x")
     print(f"load at the end: {os.getloadavg()[0]:.1f} {os.getloadavg()[1]:.1f}")
 
 

@@ -1,7 +1,8 @@
 """Where the samples come from: fresh draws, the notebook's RandomState, a user's array, a training set.
 
 Every source answers ``block(frames, plan)`` with an array (R or 1, n, d) holding the samples of
-those frames in the order the kernel consumes them. Drawing happens here, outside the kernels.
+those frames in the order the kernel consumes them. Drawing happens here, outside the kernels, except for
+:class:`CounterSamples` on the CPU, whose numbers the kernel draws itself (the same, bit for bit).
 """
 
 from __future__ import annotations

@@ -73,7 +73,8 @@ class ReluJob(Job):
         return steps, {"samples_seen": samples}
 
     def inputs(self, lo, hi):
-        """The plan and samples of local frames lo:hi (drawn here, outside the kernel)."""
+        """The plan and samples of local frames lo:hi (drawn here, outside the kernel; rng="counter" on the CPU:
+        none, the kernel draws them)."""
         frames = range(self.frame0 + lo, self.frame0 + hi)
         p = plan(self.cfg, frames)
         if self.draws_inside:
