@@ -90,7 +90,11 @@ def initial(ds):
 
 
 def main():
-    import jax
+    try:
+        import jax
+    except ImportError:
+        print("jax is not installed (pip install jax): nothing to compare with")
+        return
 
     jax.config.update("jax_enable_x64", True)
     import dyn
