@@ -60,6 +60,8 @@ class ReluJob(Job):
         self.scale = float(cfg.width if cfg.scaling == "mean-field" else 1.0)
         self.device = resolve_device(cfg.device)
         self.gpu = GpuRun(self) if self.device == "cuda" else None
+        # rng="counter" on the CPU: the kernel draws each step's samples itself (no input arrays)
+        self.draws_inside = isinstance(source, CounterSamples) and self.gpu is None
         self.measures = True
 
     def skip_measures(self):
@@ -71,19 +73,23 @@ class ReluJob(Job):
         return steps, {"samples_seen": samples}
 
     def inputs(self, lo, hi):
-        """The plan and samples of local frames lo:hi (drawn here, outside the kernel)."""
+        """The plan and samples of local frames lo:hi (drawn here, outside the kernel; rng="counter" on the CPU:
+        none, the kernel draws them)."""
         frames = range(self.frame0 + lo, self.frame0 + hi)
         p = plan(self.cfg, frames)
+        if self.draws_inside:
+            return p, np.empty((1, 0, self.cfg.dim))
         return p, np.ascontiguousarray(self.source.block(frames, p), dtype=np.float64)
 
     def advance(self, lo, hi, inputs):
         p, x = inputs
         if self.gpu is not None:
             return self.gpu.advance(lo, hi, p, x)
-        t, rec = self.teacher, self.rec
+        rec, step0 = self.rec, self.step_at(lo)
+        inputs = kernels.Inputs(x, p.starts, p.sizes, self.cfg.seed if self.draws_inside else -1, step0)
         loop.advance(kernels, self.replicas)(
-            kernels.State(self.a, self.wt, self.b), self.consts(), kernels.Inputs(x, p.starts, p.sizes),
-            p.frame_steps, self.step_at(lo), kernels.Snaps(rec["a"], rec["w"], rec["b"], rec["loss_train"]),
+            kernels.State(self.a, self.wt, self.b), self.consts(), inputs,
+            p.frame_steps, step0, kernels.Snaps(rec["a"], rec["w"], rec["b"], rec["loss_train"]),
             self.slot(lo), self.diverged_at)
 
     def consts(self):
