@@ -44,7 +44,7 @@ class CounterSamples:
 
     def block(self, frames, plan):
         from dyn.engine.counter import normals
-        from dyn.flows.relu.job import frame_clocks
+        from dyn.flows.relu.schedule import frame_clocks
 
         cfg = self.cfg
         first = int(frame_clocks(cfg, range(frames.start))[0].sum()) if frames.start else 0

@@ -9,27 +9,10 @@ from dyn.engine.device import resolve_device
 from dyn.engine.steps import Job, check_memory
 from dyn.errors import UsageError
 from dyn.flows.relu import kernels
-from dyn.flows.relu.config import ReluConfig, seed_frame_samples
 from dyn.flows.relu.inputs import CounterSamples, FreshSamples, GivenSamples, NotebookDraws, TrainingSet
 from dyn.flows.relu.record import to_dataset
-from dyn.flows.relu.schedule import plan
+from dyn.flows.relu.schedule import frame_clocks, plan
 from dyn.flows.relu.state import Neurons, as_neurons, draw_students, draw_teacher
-
-
-def frame_clocks(cfg, frames):
-    """Steps and samples of each global frame in ``frames`` (vectorised: no per-frame arrays)."""
-    i = np.asarray(frames, dtype=np.int64)
-    if cfg.train_size is not None:
-        steps = np.full(i.shape, cfg.steps_per_frame, np.int64)
-        return steps, steps * cfg.train_size
-    if cfg.schedule == "constant":
-        steps = np.full(i.shape, cfg.steps_per_frame, np.int64)
-        return steps, steps * cfg.batch
-    n = np.array([seed_frame_samples(k) for k in range(i.max() + 1)], np.int64)[i] if len(i) else i
-    if cfg.rng == "notebook":
-        twice = np.where(i == 0, 2, 1)
-        return (n // cfg.batch) * twice, n * twice
-    return -(-n // cfg.batch), n
 
 
 def check_size(cfg, times):
