@@ -107,18 +107,9 @@ class GpuRun:
         job, cuda = self.job, self.cuda
         cfg, F = job.cfg, hi - lo
         snaps = self.gpu.block_snaps(cfg.replicas, F, cfg.width, cfg.dim)
-        diverged = cuda.to_device(job.diverged_at)
         inputs = kernels.Inputs(cuda.to_device(x), cuda.to_device(p.starts), cuda.to_device(p.sizes))
-        self.gpu.advance_cuda[cfg.replicas, self.threads](self.state, self.consts, inputs, self.work,
-                                                         cuda.to_device(p.frame_steps), job.step_at(lo), snaps, 0,
-                                                         diverged)
-        slot, done = job.slot(lo), diverged.copy_to_host()
-        keep = loop.kept_frames(job, lo, hi, done)
-        for name, rec in zip(("a", "w", "b", "loss_train"), snaps):
-            block = rec.copy_to_host()
-            for r, k in enumerate(keep):
-                job.rec[name][r, slot:slot + k] = block[r, :k]
-        job.diverged_at[:] = done
+        loop.launch_cuda(job, self.gpu.advance_cuda, self.threads, self.state, self.consts, inputs, self.work, lo, hi,
+                         p.frame_steps, snaps, zip(("a", "w", "b", "loss_train"), snaps))
 
 
 def _inputs_array(inputs, cfg):
