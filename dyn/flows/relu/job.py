@@ -8,7 +8,7 @@ from dyn.engine import loop
 from dyn.engine.device import resolve_device
 from dyn.engine.steps import Job, check_memory
 from dyn.errors import UsageError
-from dyn.flows.relu import kernels
+from dyn.flows.relu import kernels, wide
 from dyn.flows.relu.config import ReluConfig, seed_frame_samples
 from dyn.flows.relu.inputs import CounterSamples, FreshSamples, GivenSamples, NotebookDraws, TrainingSet
 from dyn.flows.relu.record import to_dataset
@@ -80,11 +80,16 @@ class ReluJob(Job):
         p, x = inputs
         if self.gpu is not None:
             return self.gpu.advance(lo, hi, p, x)
-        t, rec = self.teacher, self.rec
-        loop.advance(kernels, self.replicas)(
+        rec = self.rec
+        self.kernel()(
             kernels.State(self.a, self.wt, self.b), self.consts(), kernels.Inputs(x, p.starts, p.sizes),
             p.frame_steps, self.step_at(lo), kernels.Snaps(rec["a"], rec["w"], rec["b"], rec["loss_train"]),
             self.slot(lo), self.diverged_at)
+
+    def kernel(self):
+        """The CPU kernel: step-blocked tiles (:mod:`dyn.flows.relu.wide`) from ``wide.WIDE_FROM`` neurons, the
+        per-sample step below (whose numbers every narrower run keeps)."""
+        return wide.advance if self.cfg.width >= wide.WIDE_FROM else loop.advance(kernels, self.replicas)
 
     def consts(self):
         t = self.teacher

@@ -1,0 +1,290 @@
+"""The relu step for wide students: every sample of a step against tiles of neurons, tiles on all cores.
+
+The per-sample kernel (:mod:`dyn.flows.relu.kernels`) sweeps the whole student once per sample: at
+m = 1e5 that is nine arrays of length m streamed from L3 twenty times a step. Here a step is one sweep
+over tiles of ``TILE`` neurons (held in L1 while they are worked on): a tile takes its neurons' gradient
+over all the step's samples, moves them, and at once computes its share of the next step's student
+outputs, sum over the tile of a_k relu(w_k . x + b_k) for each of the next step's samples. Between two
+sweeps the student outputs are the per-tile partial sums added in tile order, the errors and the loss
+come from them (the loss of a step is known before its update, so a non-finite loss stops the replica at
+that step, as in the frame loop of :mod:`dyn.engine.loop`).
+
+Tiles run in ``prange`` (one replica's neurons across the cores; replicas one after the other). The tiles
+are fixed (``TILE`` neurons each, the last one shorter), each tile's partial sums are written to its own
+row and summed in tile order, and every neuron's gradient is a sum over the step's samples in sample
+order: the numbers do not depend on the thread count. The per-neuron arithmetic is the per-sample
+kernel's; only the student output's summation order differs (per tile, then over tiles), so the two agree
+to rounding (~1e-15 relative over a seed run) but not bit for bit: the job uses this kernel for widths of
+``WIDE_FROM`` neurons and more only (:class:`dyn.flows.relu.job.ReluJob`), and every narrower run keeps
+the per-sample kernel's numbers.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numba
+import numpy as np
+from numba import get_thread_id, njit, prange
+
+from dyn.flows.relu.kernels import drelu, relu, replica, teacher_output
+
+TILE = 256  # neurons a tile: weights and gradient buffers of a tile take ~20 KB of L1 at d = 2
+WIDE_FROM = 512  # widths from which ReluJob uses this kernel (measured: studies/benchmarks/relu_wide.py)
+THREADS_FROM = 4096  # widths from which a student's tiles are split across the cores (measured there too)
+
+
+class Scratch(NamedTuple):
+    """A thread's work arrays for one tile: pre-activations ``z``, per-sample e/m a_k relu'(z_k) ``v``, and
+    the gradient sums ``ga``, ``gb`` (TILE,) and ``gw`` (d, TILE). With a leading thread axis in :func:`sweep`."""
+
+    z: np.ndarray
+    v: np.ndarray
+    ga: np.ndarray
+    gb: np.ndarray
+    gw: np.ndarray
+
+
+# The tile functions index the tile through views (a[lo:lo + T], wt[q, lo:lo + T]): an index lo + kk is not
+# known to be non-negative, and its wrap-around check turns every load into a gather (4x slower).
+
+
+@njit(cache=True)
+def preactivations(wt, b, x, lo, T, z):
+    """z[:T] = w_k . x + b_k for the tile's neurons k = lo..lo+T-1 (the per-sample kernel's order)."""
+    bt = b[lo:lo + T]
+    for kk in range(T):
+        z[kk] = bt[kk]
+    for q in range(x.shape[0]):
+        xq = x[q]
+        wq = wt[q, lo:lo + T]
+        for kk in range(T):
+            z[kk] += wq[kk] * xq
+
+
+@njit(cache=True, fastmath={"reassoc"})
+def tile_output(a, lo, T, z):
+    """sum over the tile of a_k relu(z_k): reassociated into SIMD lanes in an order fixed by the code (as
+    :func:`dyn.flows.relu.kernels.student_output`)."""
+    at = a[lo:lo + T]
+    out = 0.0
+    for kk in range(T):
+        out += at[kk] * relu(z[kk])
+    return out
+
+
+@njit(cache=True, error_model="numpy")
+def update_any_dim(a, wt, b, x, coef, i0, n, h, train_a, bias, lo, T, work):
+    z, v, ga, gb, gw = work
+    at, bt = a[lo:lo + T], b[lo:lo + T]
+    d = wt.shape[0]
+    ga[:] = 0.0
+    gb[:] = 0.0
+    gw[:, :] = 0.0
+    for i in range(n):
+        xi = x[i0 + i]
+        c = coef[i]
+        preactivations(wt, b, xi, lo, T, z)
+        for kk in range(T):
+            ga[kk] += c * relu(z[kk])
+            v[kk] = c * (at[kk] * drelu(z[kk]))
+            gb[kk] += v[kk]
+        for q in range(d):
+            xq = xi[q]
+            gq = gw[q]
+            for kk in range(T):
+                gq[kk] += v[kk] * xq
+    if train_a:
+        for kk in range(T):
+            at[kk] -= h * ga[kk]
+    if bias:
+        for kk in range(T):
+            bt[kk] -= h * gb[kk]
+    for q in range(d):
+        wq, gq = wt[q, lo:lo + T], gw[q]
+        for kk in range(T):
+            wq[kk] -= h * gq[kk]
+
+
+@njit(cache=True)
+def outputs_any_dim(a, wt, b, x, i0, n, lo, T, z, part, t):
+    for i in range(n):
+        preactivations(wt, b, x[i0 + i], lo, T, z)
+        part[t, i] = tile_output(a, lo, T, z)
+
+
+# In two dimensions (the seed's) the tile's loops are fused: z stays in a register instead of a round trip
+# through L1 per sample and coordinate, twice as fast (the store port is the limit of the general loops).
+
+
+@njit(cache=True)
+def preactivation2(b, w0, w1, x0, x1):
+    """w . x + b in two dimensions, in the per-sample kernel's order (not reassociated where inlined)."""
+    return b + w0 * x0 + w1 * x1
+
+
+@njit(cache=True, error_model="numpy")
+def update_2d(a, wt, b, x, coef, i0, n, h, train_a, bias, lo, T, work):
+    at, bt, w0, w1 = a[lo:lo + T], b[lo:lo + T], wt[0, lo:lo + T], wt[1, lo:lo + T]
+    ga, gb, g0, g1 = work.ga, work.gb, work.gw[0], work.gw[1]
+    ga[:] = 0.0
+    gb[:] = 0.0
+    g0[:] = 0.0
+    g1[:] = 0.0
+    for i in range(n):
+        x0, x1, c = x[i0 + i, 0], x[i0 + i, 1], coef[i]
+        for kk in range(T):
+            z = preactivation2(bt[kk], w0[kk], w1[kk], x0, x1)
+            ga[kk] += c * relu(z)
+            v = c * (at[kk] * drelu(z))
+            gb[kk] += v
+            g0[kk] += v * x0
+            g1[kk] += v * x1
+    for kk in range(T):
+        if train_a:
+            at[kk] -= h * ga[kk]
+        if bias:
+            bt[kk] -= h * gb[kk]
+        w0[kk] -= h * g0[kk]
+        w1[kk] -= h * g1[kk]
+
+
+@njit(cache=True, fastmath={"reassoc"})
+def outputs_2d(a, wt, b, x, i0, n, lo, T, z, part, t):
+    at, bt, w0, w1 = a[lo:lo + T], b[lo:lo + T], wt[0, lo:lo + T], wt[1, lo:lo + T]
+    for i in range(n):
+        x0, x1 = x[i0 + i, 0], x[i0 + i, 1]
+        out = 0.0
+        for kk in range(T):
+            out += at[kk] * relu(preactivation2(bt[kk], w0[kk], w1[kk], x0, x1))
+        part[t, i] = out
+
+
+@njit(cache=True, error_model="numpy")
+def tile_update(a, wt, b, x, coef, i0, n, h, train_a, bias, lo, T, work):
+    """Move neurons lo..lo+T-1 by ``h`` times their gradient summed over samples x[i0:i0 + n] with error
+    coefficients ``coef[:n]`` (e/m of each sample); ``work`` is the thread's :class:`Scratch`."""
+    if wt.shape[0] == 2:
+        update_2d(a, wt, b, x, coef, i0, n, h, train_a, bias, lo, T, work)
+    else:
+        update_any_dim(a, wt, b, x, coef, i0, n, h, train_a, bias, lo, T, work)
+
+
+@njit(cache=True)
+def tile_outputs(a, wt, b, x, i0, n, lo, T, z, part, t):
+    """part[t, i] = sum over the tile's neurons of a_k relu(w_k . x_i + b_k), for samples x[i0:i0 + n]."""
+    if wt.shape[0] == 2:
+        outputs_2d(a, wt, b, x, i0, n, lo, T, z, part, t)
+    else:
+        outputs_any_dim(a, wt, b, x, i0, n, lo, T, z, part, t)
+
+
+@njit(cache=True, error_model="numpy")
+def tile_sweep(state, consts, inputs, coef, s, nxt, work, part, t):
+    """Tile ``t``'s share of :func:`sweep`, with the calling thread's row of ``work``."""
+    a, wt, b = state
+    x = inputs.x
+    lo = t * TILE
+    T = min(a.shape[0], lo + TILE) - lo
+    tid = get_thread_id()
+    buf = Scratch(work.z[tid], work.v[tid], work.ga[tid], work.gb[tid], work.gw[tid])
+    if s >= 0:
+        n = inputs.sizes[s]
+        tile_update(a, wt, b, x, coef, inputs.starts[s], n, consts.lr / n, consts.train_a, consts.bias, lo, T, buf)
+    if nxt >= 0:
+        tile_outputs(a, wt, b, x, inputs.starts[nxt], inputs.sizes[nxt], lo, T, buf.z, part, t)
+
+
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def sweep(state, consts, inputs, coef, s, nxt, work, part, threads):
+    """Step ``s`` on every tile (none if s < 0), then each tile's partial outputs for step ``nxt`` (none
+    if nxt < 0) into ``part[tile]``; tiles in parallel if ``threads`` (a parallel region costs ~10-50 us
+    on this machine: too much for a step of a narrow student), on the calling thread otherwise."""
+    tiles = part.shape[0]
+    if threads:
+        for t in prange(tiles):
+            tile_sweep(state, consts, inputs, coef, s, nxt, work, part, t)
+    else:
+        for t in range(tiles):
+            tile_sweep(state, consts, inputs, coef, s, nxt, work, part, t)
+
+
+@njit(cache=True, error_model="numpy")
+def step_errors(consts, inputs, part, coef, s, inv_m):
+    """The student outputs of step ``s`` (partial sums in tile order), its error coefficients e/m into
+    ``coef`` and its mean loss."""
+    ta, tw, tb = consts.ta, consts.tw, consts.tb
+    n = inputs.sizes[s]
+    i0 = inputs.starts[s]
+    loss = 0.0
+    for i in range(n):
+        out = 0.0
+        for t in range(part.shape[0]):
+            out += part[t, i]
+        err = out * inv_m - teacher_output(ta, tw, tb, inputs.x[i0 + i])
+        loss += 0.5 * err * err
+        coef[i] = inv_m * err
+    return loss / n
+
+
+@njit(cache=True, nogil=True)
+def snapshot(state, snaps, slot, loss):
+    a, wt, b = state
+    for k in range(a.shape[0]):
+        snaps.a[slot, k] = a[k]
+        snaps.b[slot, k] = b[k]
+        for q in range(wt.shape[0]):
+            snaps.w[slot, k, q] = wt[q, k]
+    snaps.loss[slot] = loss
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def run_frames(state, consts, inputs, frame_steps, step0, snaps, slot0, work, threads):
+    """One replica through a block of frames; returns the step it diverged at, or -1."""
+    m = state.a.shape[0]
+    steps = frame_steps.sum()
+    part = np.empty(((m + TILE - 1) // TILE, max(1, inputs.sizes.max())))
+    coef = np.empty(part.shape[1])
+    inv_m = 1.0 / m
+    sweep(state, consts, inputs, coef, -1, 0 if steps > 0 else -1, work, part, threads)
+    s = 0
+    for f in range(frame_steps.shape[0]):
+        total = 0.0
+        for _ in range(frame_steps[f]):
+            loss = step_errors(consts, inputs, part, coef, s, inv_m)
+            if not np.isfinite(loss):
+                return step0 + s + 1
+            total += loss
+            sweep(state, consts, inputs, coef, s, s + 1 if s + 1 < steps else -1, work, part, threads)
+            s += 1
+        snapshot(state, snaps, slot0 + f, total / frame_steps[f])
+    return -1
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def advance_replica(r, states, consts, inputs, frame_steps, step0, snaps, slot0, diverged_at, work, threads):
+    if diverged_at[r] < 0:
+        state, inp, snap = replica(states, inputs, snaps, r)
+        diverged_at[r] = run_frames(state, consts, inp, frame_steps, step0, snap, slot0, work, threads)
+
+
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def advance_replicas(states, consts, inputs, frame_steps, step0, snaps, slot0, diverged_at, work, threads):
+    """Replicas one after the other, each one's tiles across the cores (``threads``), or replicas in
+    parallel, each one's tiles on its thread."""
+    if threads:
+        for r in range(diverged_at.shape[0]):
+            advance_replica(r, states, consts, inputs, frame_steps, step0, snaps, slot0, diverged_at, work, True)
+    else:
+        for r in prange(diverged_at.shape[0]):
+            advance_replica(r, states, consts, inputs, frame_steps, step0, snaps, slot0, diverged_at, work, False)
+
+
+def advance(states, consts, inputs, frame_steps, step0, snaps, slot0, diverged_at):
+    """The frame loop's ``advance`` (same arguments, :mod:`dyn.engine.loop`). From ``THREADS_FROM`` neurons
+    the replicas run one after the other, each one's tiles split across the cores; narrower students run
+    one replica a thread."""
+    P, d = numba.config.NUMBA_NUM_THREADS, states.wt.shape[1]
+    work = Scratch(*(np.empty((P, TILE)) for _ in range(4)), np.empty((P, d, TILE)))
+    threads = states.a.shape[1] >= THREADS_FROM
+    advance_replicas(states, consts, inputs, frame_steps, step0, snaps, slot0, diverged_at, work, threads)
