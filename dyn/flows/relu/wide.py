@@ -113,17 +113,33 @@ def outputs_any_dim(a, wt, b, x, i0, n, lo, T, z, part, t):
         part[t, i] = tile_output(a, lo, T, z)
 
 
-# In two dimensions (the seed's) the tile's loops are fused: z stays in a register instead of a round trip
-# through L1 per sample and coordinate, twice as fast (the store port is the limit of the general loops).
+# In two dimensions (the seed's) the tile's loops are fused and blocked by four samples: z stays in registers,
+# each neuron's weights and gradient sums are loaded and stored once per four samples (the store port is the
+# limit of the general loops), and products are contracted into FMAs: ~3.5x faster than the general loops
+# (0.46 against 1.6 ns a sample and neuron on one core). The sums still run over samples in sample order.
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath={"contract"})
 def preactivation2(b, w0, w1, x0, x1):
-    """w . x + b in two dimensions, in the per-sample kernel's order (not reassociated where inlined)."""
+    """w . x + b in two dimensions (contracted: fma(w1, x1, fma(w0, x0, b)))."""
     return b + w0 * x0 + w1 * x1
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", fastmath={"contract"})
+def gradient_2d(at, bt, w0, w1, x, c, lo_i, hi_i, T, ga, gb, g0, g1):
+    """Add samples lo_i..hi_i-1 (fewer than 4) to the tile's gradient sums, one at a time."""
+    for i in range(lo_i, hi_i):
+        x0, x1, ci = x[i, 0], x[i, 1], c[i - lo_i]
+        for kk in range(T):
+            z = preactivation2(bt[kk], w0[kk], w1[kk], x0, x1)
+            ga[kk] += ci * relu(z)
+            v = ci * (at[kk] * drelu(z))
+            gb[kk] += v
+            g0[kk] += v * x0
+            g1[kk] += v * x1
+
+
+@njit(cache=True, error_model="numpy", fastmath={"contract"})
 def update_2d(a, wt, b, x, coef, i0, n, h, train_a, bias, lo, T, work):
     at, bt, w0, w1 = a[lo:lo + T], b[lo:lo + T], wt[0, lo:lo + T], wt[1, lo:lo + T]
     ga, gb, g0, g1 = work.ga, work.gb, work.gw[0], work.gw[1]
@@ -131,15 +147,23 @@ def update_2d(a, wt, b, x, coef, i0, n, h, train_a, bias, lo, T, work):
     gb[:] = 0.0
     g0[:] = 0.0
     g1[:] = 0.0
-    for i in range(n):
-        x0, x1, c = x[i0 + i, 0], x[i0 + i, 1], coef[i]
+    full = n - n % 4
+    for i in range(0, full, 4):
+        j = i0 + i
+        p0, p1, q0, q1, r0, r1, s0, s1 = x[j, 0], x[j, 1], x[j + 1, 0], x[j + 1, 1], x[j + 2, 0], x[j + 2, 1], \
+            x[j + 3, 0], x[j + 3, 1]
+        cp, cq, cr, cs = coef[i], coef[i + 1], coef[i + 2], coef[i + 3]
         for kk in range(T):
-            z = preactivation2(bt[kk], w0[kk], w1[kk], x0, x1)
-            ga[kk] += c * relu(z)
-            v = c * (at[kk] * drelu(z))
-            gb[kk] += v
-            g0[kk] += v * x0
-            g1[kk] += v * x1
+            bk, u0, u1, ak = bt[kk], w0[kk], w1[kk], at[kk]
+            zp, zq = preactivation2(bk, u0, u1, p0, p1), preactivation2(bk, u0, u1, q0, q1)
+            zr, zs = preactivation2(bk, u0, u1, r0, r1), preactivation2(bk, u0, u1, s0, s1)
+            vp, vq = cp * (ak * drelu(zp)), cq * (ak * drelu(zq))
+            vr, vs = cr * (ak * drelu(zr)), cs * (ak * drelu(zs))
+            ga[kk] = ga[kk] + cp * relu(zp) + cq * relu(zq) + cr * relu(zr) + cs * relu(zs)
+            gb[kk] = gb[kk] + vp + vq + vr + vs
+            g0[kk] = g0[kk] + vp * p0 + vq * q0 + vr * r0 + vs * s0
+            g1[kk] = g1[kk] + vp * p1 + vq * q1 + vr * r1 + vs * s1
+    gradient_2d(at, bt, w0, w1, x, coef[full:n], i0 + full, i0 + n, T, ga, gb, g0, g1)
     for kk in range(T):
         if train_a:
             at[kk] -= h * ga[kk]
@@ -149,10 +173,23 @@ def update_2d(a, wt, b, x, coef, i0, n, h, train_a, bias, lo, T, work):
         w1[kk] -= h * g1[kk]
 
 
-@njit(cache=True, fastmath={"reassoc"})
+@njit(cache=True, fastmath={"reassoc", "contract"})
 def outputs_2d(a, wt, b, x, i0, n, lo, T, z, part, t):
     at, bt, w0, w1 = a[lo:lo + T], b[lo:lo + T], wt[0, lo:lo + T], wt[1, lo:lo + T]
-    for i in range(n):
+    full = n - n % 4
+    for i in range(0, full, 4):
+        j = i0 + i
+        p0, p1, q0, q1, r0, r1, s0, s1 = x[j, 0], x[j, 1], x[j + 1, 0], x[j + 1, 1], x[j + 2, 0], x[j + 2, 1], \
+            x[j + 3, 0], x[j + 3, 1]
+        op = oq = orr = os = 0.0
+        for kk in range(T):
+            bk, u0, u1, ak = bt[kk], w0[kk], w1[kk], at[kk]
+            op += ak * relu(preactivation2(bk, u0, u1, p0, p1))
+            oq += ak * relu(preactivation2(bk, u0, u1, q0, q1))
+            orr += ak * relu(preactivation2(bk, u0, u1, r0, r1))
+            os += ak * relu(preactivation2(bk, u0, u1, s0, s1))
+        part[t, i], part[t, i + 1], part[t, i + 2], part[t, i + 3] = op, oq, orr, os
+    for i in range(full, n):
         x0, x1 = x[i0 + i, 0], x[i0 + i, 1]
         out = 0.0
         for kk in range(T):
