@@ -119,6 +119,8 @@ def agree(*results):
 
 
 def bench(m, frames, peaks, have_jax):
+    import numba
+
     import dyn
     from dyn.flows.relu import kernels, wide
 
@@ -132,19 +134,29 @@ def bench(m, frames, peaks, have_jax):
         return ds.a.values[-1], ds.w.values[-1], ds.b.values[-1]
 
     simulate()  # compile / load the cache
+    small = problem(m, 1)
+    for advance in (wide.advance, kernels.advance_serial):
+        kernel_run(advance, *small)()
     t_sim, r_sim = timed(simulate, repeat=2)
     t_wide, r_wide = timed(kernel_run(wide.advance, cfg, p, init, teacher, x), repeat=2)
     t_old, r_old = timed(kernel_run(kernels.advance_serial, cfg, p, init, teacher, x), repeat=1)
+    threads = numba.get_num_threads()
+    numba.set_num_threads(1)
+    t_one, r_one = timed(kernel_run(wide.advance, cfg, p, init, teacher, x), repeat=2)
+    numba.set_num_threads(threads)
     t_jax, r_jax = timed(jax_run(init, teacher, x, cfg.lr, cfg.batch), repeat=1) if have_jax else (None, None)
     results = [r_sim, r_wide, r_old] + ([r_jax] if have_jax else [])
     print(f"final weights: largest relative difference {agree(*results):.1e} (dyn.simulate, wide kernel, "
-          f"per-sample kernel{', JAX' if have_jax else ''})")
+          f"per-sample kernel{', JAX' if have_jax else ''}); wide kernel on 1 and {threads} threads "
+          f"{'identical' if all(np.array_equal(u, v) for u, v in zip(r_one, r_wide)) else 'DIFFERENT'}")
     target = {1000: ">= 2x JAX", 10000: ">= 5x JAX"}.get(m)
     if have_jax:
         row(f"JAX jit + lax.scan, {label}", t_jax)
     row("dyn per-sample kernel (vs JAX)", t_old, t_jax)
     row("dyn wide kernel (vs JAX)", t_wide, t_jax)
     row("dyn wide kernel (vs the per-sample kernel)", t_wide, t_old)
+    split = "tiles split across the threads" if m >= wide.THREADS_FROM else "tiles on one thread"
+    row(f"dyn wide kernel on one thread (vs {threads}: {split})", t_one, t_wide)
     row("whole dyn.simulate (vs JAX)", t_sim, t_jax, target)
 
     one, every, l3, dram = peaks
@@ -153,15 +165,17 @@ def bench(m, frames, peaks, have_jax):
     wide_bytes = 2 * 8 * (d + 2) * m * steps  # the state read and written once a step
     old_bytes = 8 * 27 * pairs  # ~20 loads and 7 stores of 8 bytes a sample and neuron (9 arrays of m)
     floor_one, floor_all = flops / (one * 1e9), flops / (every * 1e9)
-    bw = l3 if 8 * 9 * m < 24 << 20 else dram
+    in_l3 = lambda arrays: (l3 if 8 * arrays * m < 24 << 20 else dram) * 1e9  # noqa: E731 (B/s)
     print(f"roofline: {flops / steps:.3g} flops/step; wide kernel {wide_bytes / steps:.3g} B/step "
           f"({flops / wide_bytes:.1f} flop/B), per-sample kernel {old_bytes / steps:.3g} B/step "
           f"({flops / old_bytes:.2f} flop/B)")
     print(f"  compute floor {floor_one:.3g} s on one core ({one:.1f} GFLOP/s), {floor_all:.3g} s on all "
-          f"({every:.1f} GFLOP/s); bandwidth floor {wide_bytes / (bw * 1e9):.3g} s wide, "
-          f"{old_bytes / (bw * 1e9):.3g} s per-sample ({bw:.0f} GB/s)")
+          f"({every:.1f} GFLOP/s); the wide kernel's bytes take {wide_bytes / in_l3(d + 2):.3g} s")
     print(f"  wide kernel {t_wide / floor_one:.2f}x the one-core compute floor, {t_wide / floor_all:.2f}x the "
-          f"all-core floor; per-sample kernel {t_old / max(floor_one, old_bytes / (bw * 1e9)):.2f}x its floor")
+          f"all-core floor")
+    if 8 * 9 * m > 2 << 20:  # the per-sample kernel's nine arrays of m out of L2: its bytes bound it
+        print(f"  per-sample kernel {t_old / (old_bytes / in_l3(9)):.2f}x its bandwidth floor "
+              f"({old_bytes / in_l3(9):.3g} s)")
     return t_wide / floor_one
 
 

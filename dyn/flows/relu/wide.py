@@ -30,8 +30,8 @@ from numba import get_thread_id, njit, prange
 from dyn.flows.relu.kernels import drelu, relu, replica, teacher_output
 
 TILE = 256  # neurons a tile: weights and gradient buffers of a tile take ~20 KB of L1 at d = 2
-WIDE_FROM = 512  # widths from which ReluJob uses this kernel (measured: studies/benchmarks/relu_wide.py)
-THREADS_FROM = 4096  # widths from which a student's tiles are split across the cores (measured there too)
+WIDE_FROM = 256  # widths from which ReluJob uses this kernel (measured: studies/benchmarks/relu_wide.py)
+THREADS_FROM = 16384  # widths from which a student's tiles are split across the cores (measured there too)
 
 
 class Scratch(NamedTuple):
