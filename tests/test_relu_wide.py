@@ -44,8 +44,9 @@ def relative(u, v):
 
 @pytest.fixture
 def tiles_on_threads(monkeypatch):
-    """Split every student's tiles across the threads, however narrow."""
+    """Split every student's tiles across the threads, however narrow and however busy the machine."""
     monkeypatch.setattr(wide, "THREADS_FROM", 1)
+    monkeypatch.setattr(wide, "cores_idle", lambda: True)
 
 
 @pytest.mark.parametrize("m, d, M, train_a, bias", [(700, 2, 4, True, True), (300, 3, 3, False, True),
@@ -53,6 +54,7 @@ def tiles_on_threads(monkeypatch):
 @pytest.mark.parametrize("threads", [False, True])
 def test_wide_kernel_equals_the_per_sample_kernel(m, d, M, train_a, bias, threads, monkeypatch):
     monkeypatch.setattr(wide, "THREADS_FROM", 1 if threads else 10**9)
+    monkeypatch.setattr(wide, "cores_idle", lambda: True)
     p, x, student, teacher = problem(m, d, M)
     if not bias:
         student[2][:] = 0.0
@@ -95,7 +97,7 @@ def test_same_numbers_on_one_and_two_threads_and_serial(tiles_on_threads):
         two = run(wide.advance, p, x, student, teacher)
     finally:
         numba.set_num_threads(before)
-    wide.THREADS_FROM = 10**9  # the tiles one after the other on the calling thread
+    wide.THREADS_FROM = 10**9  # the tiles one after the other on the calling thread (undone by the fixture)
     serial = run(wide.advance, p, x, student, teacher)
     for other in (two, serial):
         for got, want in zip(other[1], one[1]):
@@ -105,6 +107,7 @@ def test_same_numbers_on_one_and_two_threads_and_serial(tiles_on_threads):
 @pytest.mark.parametrize("threads", [False, True])
 def test_divergence_stops_at_the_per_sample_kernels_step(threads, monkeypatch):
     monkeypatch.setattr(wide, "THREADS_FROM", 1 if threads else 10**9)
+    monkeypatch.setattr(wide, "cores_idle", lambda: True)
     p, x, student, teacher = problem(600, frames=30, radius=1.0)
     _, ref, ref_diverged = run(kernels.advance_serial, p, x, student, teacher, lr=3e3)  # at step 76 of 645
     _, snaps, diverged = run(wide.advance, p, x, student, teacher, lr=3e3)
@@ -114,6 +117,14 @@ def test_divergence_stops_at_the_per_sample_kernels_step(threads, monkeypatch):
     assert done.any() and not done.all()
     assert np.isfinite(snaps.w[0, done]).all() and np.isnan(snaps.w[0, ~done]).all()
     np.testing.assert_allclose(snaps.w[0, done], ref.w[0, done], rtol=1e-9)
+
+
+def test_tiles_are_split_only_wide_and_on_idle_cores(monkeypatch):
+    monkeypatch.setattr(wide, "cores_idle", lambda: True)
+    assert wide.split_tiles(wide.THREADS_FROM) == (numba.get_num_threads() > 1)
+    assert not wide.split_tiles(wide.THREADS_FROM - 1)
+    monkeypatch.setattr(wide, "cores_idle", lambda: False)
+    assert not wide.split_tiles(10 * wide.THREADS_FROM)
 
 
 def test_the_job_picks_the_wide_kernel_from_its_threshold():

@@ -21,6 +21,7 @@ the per-sample kernel's numbers.
 
 from __future__ import annotations
 
+import os
 from typing import NamedTuple
 
 import numba
@@ -31,7 +32,7 @@ from dyn.flows.relu.kernels import drelu, relu, replica, teacher_output
 
 TILE = 256  # neurons a tile: weights and gradient buffers of a tile take ~20 KB of L1 at d = 2
 WIDE_FROM = 256  # widths from which ReluJob uses this kernel (measured: studies/benchmarks/relu_wide.py)
-THREADS_FROM = 16384  # widths from which a student's tiles are split across the cores (measured there too)
+THREADS_FROM = 16384  # widths from which a student's tiles are split across idle cores (see split_tiles)
 
 
 class Scratch(NamedTuple):
@@ -317,11 +318,25 @@ def advance_replicas(states, consts, inputs, frame_steps, step0, snaps, slot0, d
             advance_replica(r, states, consts, inputs, frame_steps, step0, snaps, slot0, diverged_at, work, False)
 
 
+def cores_idle():
+    """Whether the other cores are free: the 1-minute load average (this process included) below the
+    threads' count less a half. A step split across the cores waits at its end for every thread, so a thread
+    the system has descheduled stalls each step for a time slice: on this machine, shared at load 13, a
+    step at m = 1e5 took 4.2x longer split across two threads than on one."""
+    return os.getloadavg()[0] < numba.get_num_threads() - 0.5
+
+
+def split_tiles(width):
+    """Whether a student's tiles run across the cores: from ``THREADS_FROM`` neurons (a step's work, ~150 us,
+    well above a parallel region's cost), when :func:`cores_idle`. The numbers are the same either way."""
+    return width >= THREADS_FROM and numba.get_num_threads() > 1 and cores_idle()
+
+
 def advance(states, consts, inputs, frame_steps, step0, snaps, slot0, diverged_at):
-    """The frame loop's ``advance`` (same arguments, :mod:`dyn.engine.loop`). From ``THREADS_FROM`` neurons
-    the replicas run one after the other, each one's tiles split across the cores; narrower students run
-    one replica a thread."""
+    """The frame loop's ``advance`` (same arguments, :mod:`dyn.engine.loop`). Where :func:`split_tiles`, the
+    replicas run one after the other, each one's tiles split across the cores; otherwise one replica a
+    thread."""
     P, d = numba.config.NUMBA_NUM_THREADS, states.wt.shape[1]
     work = Scratch(*(np.empty((P, TILE)) for _ in range(4)), np.empty((P, d, TILE)))
-    threads = states.a.shape[1] >= THREADS_FROM
+    threads = split_tiles(states.a.shape[1])
     advance_replicas(states, consts, inputs, frame_steps, step0, snaps, slot0, diverged_at, work, threads)
