@@ -17,6 +17,19 @@ def one_line_error(err):
     return len(lines) == 1 and lines[0].startswith("dyn: error: ") and "Traceback" not in err
 
 
+def frames_of(path):
+    """Every frame of a GIF (or any multi-frame image) as an (H, W, 3) int array of RGB."""
+    import numpy as np
+    from PIL import Image
+
+    im = Image.open(path)
+    out = []
+    for k in range(im.n_frames):
+        im.seek(k)
+        out.append(np.asarray(im.convert("RGB")).astype(int))
+    return out
+
+
 @pytest.fixture
 def run_cli(tmp_path, monkeypatch, capsys):
     """``run_cli(*argv) -> (exit status, stdout, stderr)`` of ``dyn`` run in-process inside ``tmp_path``."""
@@ -52,7 +65,10 @@ def dask_client():
                           "distributed.scheduler.allowed-failures": 1}):  # a task that kills 2 workers fails
         cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0",
                                silence_logs=logging.CRITICAL)
-        client = Client(cluster)
+        # not the process's default scheduler: xarray would take the NetCDF write locks of every later
+        # dyn.save in this process from it (distributed locks, named by an in-memory file the scheduler
+        # cannot know: the save fails); the study tests pass it explicitly
+        client = Client(cluster, set_as_default=False)
     yield client
     client.close()
     cluster.close()

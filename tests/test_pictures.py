@@ -8,6 +8,7 @@ from PIL import Image
 import dyn
 from dyn.render.animate import picture_of
 from dyn.render.blit import Canvas
+from conftest import frames_of
 
 
 @pytest.fixture(scope="module")
@@ -18,15 +19,6 @@ def relu_run():
 @pytest.fixture(scope="module")
 def ensemble():
     return dyn.simulate("relu", frames=8, width=4, replicas=3, seed=5)
-
-
-def frames_of(path):
-    im = Image.open(path)
-    out = []
-    for k in range(im.n_frames):
-        im.seek(k)
-        out.append(np.asarray(im.convert("RGB")).astype(int))
-    return out
 
 
 def legend_texts(ax):

@@ -159,6 +159,33 @@ def test_certificate_of_a_constructed_saddle():
     assert ds.attrs["status"] == "converged at step 0"
 
 
+def test_certificate_hessian_is_stable_in_its_finite_difference_step():
+    """The certificate's Hessian is central differences of the exact gradient with step HESSIAN_EPS (relative):
+    at real end points of Safran & Shamir's setting (k = m = 10; replica 0 ends at the global minimum, where the
+    students align with the teacher and the kernel's third derivative jumps, replica 1 in a spurious minimum),
+    a 10x smaller step moves the smallest eigenvalues by far less than the certificate's tolerance, and no
+    label changes with the step."""
+    from dyn.flows.relu.population_grad import HESSIAN_EPS, hessian_eigenvalues
+
+    ds = dyn.simulate("relu", **SAFRAN_SHAMIR, width=10, dim=10, teacher_width=10, lr=5.0, frames=40,
+                      steps_per_frame=100, tol=1e-7, replicas=2)
+    assert list(ds.certificate.values) == ["global", "spurious"]
+    end = ds.isel(time=-1)
+    teacher = (end.teacher_a.values, end.teacher_w.values, end.teacher_b.values)
+    tol_hessian = 1e-6  # the certificate's default
+    for r in range(2):
+        student = (end.a.values[r], end.w.values[r], end.b.values[r])
+        eig = {eps: hessian_eigenvalues(*student, *teacher, k=3, bias=False, train_a=False, eps=eps)
+               for eps in (HESSIAN_EPS, HESSIAN_EPS / 10)}
+        np.testing.assert_allclose(eig[HESSIAN_EPS], ds.hessian_eigenvalues.values[r], rtol=0, atol=1e-15)
+        assert np.abs(eig[HESSIAN_EPS] - eig[HESSIAN_EPS / 10]).max() < 1e-2 * tol_hessian
+        assert (eig[HESSIAN_EPS / 10] > tol_hessian).all()  # both PSD by a margin (~3e-4 and ~9e-4)
+    # in the spurious minimum (no aligned pair) the error is second order: a 10x larger step is still exact
+    spurious = (end.a.values[1], end.w.values[1], end.b.values[1])
+    big = hessian_eigenvalues(*spurious, *teacher, k=3, bias=False, train_a=False, eps=HESSIAN_EPS * 10)
+    assert np.abs(big - ds.hessian_eigenvalues.values[1]).max() < 1e-3 * tol_hessian
+
+
 def test_label_order():
     assert label(1e-9, 1.0, -1.0, tol=1e-6, tol_loss=1e-6, tol_hessian=1e-6) == "global"
     assert label(0.1, 1e-3, 1.0, tol=1e-6, tol_loss=1e-6, tol_hessian=1e-6) == "not converged"

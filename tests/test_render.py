@@ -8,20 +8,12 @@ import dyn
 from dyn.render import writers
 from dyn.render.animate import picture_of
 from dyn.render.blit import Canvas
+from conftest import frames_of
 
 
 @pytest.fixture(scope="module")
 def run():
     return dyn.simulate("relu", frames=12, width=5)
-
-
-def frames_of(path):
-    im = Image.open(path)
-    out = []
-    for k in range(im.n_frames):
-        im.seek(k)
-        out.append(np.asarray(im.convert("RGB")).astype(int))
-    return out
 
 
 def pixel_of(ds, point, style):

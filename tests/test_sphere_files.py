@@ -26,7 +26,7 @@ from conftest import one_line_error
     (["--vector", "3"], 2, "No such option"),
     (["--steps", "many"], 2, "--steps"),
     (["--from", "missing.nc"], 2, "no such file"),
-    (["--device", "cuda"], 1, "not available yet"),
+    (["--device", "cuda"], 1, "device 'cuda' is not available"),
     (["-o", "no/such/dir/run.nc"], 1, "cannot write"),
 ])
 def test_bad_input_is_one_line_and_touches_nothing(run_cli, tmp_path, argv, code, words):

@@ -87,3 +87,15 @@ def test_study_plot_returns_the_figure_and_writes_it(tmp_path, dask_client):
     assert Image.open(tmp_path / "big.png").size[0] == 2 * Image.open(tmp_path / "small.png").size[0]
     with pytest.raises(dyn.UsageError, match="no such study store"):
         dyn.study_plot(tmp_path / "nothing.zarr")
+
+
+def test_a_run_saves_while_the_study_client_is_open(dask_client, tmp_path):
+    """The tests' shared client is no process-wide default: with it as dask's scheduler, xarray takes the write
+    lock of every later ``dyn.save`` in the process from it, and the save fails (each test passes alone, and
+    fails after a study test in the same process)."""
+    from dask.base import get_scheduler
+
+    assert getattr(get_scheduler(), "__self__", None) is not dask_client
+    ds = dyn.simulate("sphere", steps=5, vectors=3)
+    dyn.save(ds, tmp_path / "s.nc")
+    assert (dyn.load(tmp_path / "s.nc").w.values == ds.w.values).all()

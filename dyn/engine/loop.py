@@ -117,6 +117,17 @@ def define_cuda_frame_loop(namespace):
     exec(compile(CUDA_SOURCE, namespace["__file__"], "exec"), namespace)
 
 
+def kept_frames(job, lo, hi, done):
+    """Frames of local block lo:hi that each replica recorded in a device launch, from ``done`` (its
+    ``diverged_at`` after the launch): none for a replica stopped before the block, all for one still live,
+    and for one stopped at step N in the block the frames that ended before N."""
+    import numpy as np
+
+    ends = job.steps[lo + 1:hi + 1]
+    return [0 if job.diverged_at[r] >= 0 else hi - lo if done[r] < 0 else int(np.searchsorted(ends, done[r]))
+            for r in range(len(done))]
+
+
 def advance(kernels, replicas):
     """The kernel a job calls: ``kernels.advance``, or its serial twin for a single replica."""
     return kernels.advance if replicas > 1 else kernels.advance_serial

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from dyn.errors import UsageError
+from dyn.flows.drawing import one_replica
 
 BASIC = ("loss", "final")
 ANALYSIS = ("alignment", "w2", "lazy", "balancedness", "speed", "dead")
@@ -33,10 +34,6 @@ def _lines(ax, ds, arr, label=None, **style):
     ax.set_xlabel("step")
 
 
-def _one(arr, replica):
-    return arr.isel(replica=replica) if "replica" in arr.dims else arr
-
-
 def _log_if_positive(ax, arr):
     """A log axis where the positive values span more than a decade."""
     v = arr.values[np.isfinite(arr.values) & (arr.values > 0)]
@@ -48,14 +45,14 @@ def alignment_panel(ds, ax, replica=0):
     from dyn.analysis import covered, teacher_alignment
     from dyn.analysis.directions import ANGLE
 
-    best = _one(teacher_alignment(ds), replica)
+    best = one_replica(teacher_alignment(ds), replica)
     for j in range(best.sizes["teacher_neuron"]):
         ax.plot(ds["step"].values, best.isel(teacher_neuron=j).values, lw=1.2, label=f"teacher {j}")
     ax.axhline(np.cos(np.radians(ANGLE)), color="k", ls=":", lw=0.8)
     ax.set_ylim(-1.05, 1.05)
     ax.set_xlabel("step")
     ax.set_ylabel("best cosine of a student (same sign of a)")
-    end = _one(covered(ds), replica).values[-1]
+    end = one_replica(covered(ds), replica).values[-1]
     ax.set_title(f"covered at the end: {end:.0f} of {best.sizes['teacher_neuron']} (within {ANGLE:g} degrees)",
                  fontsize=9)
     ax.legend(loc="lower right", fontsize=8)
@@ -73,7 +70,7 @@ def w2_panel(ds, ax, replica=0):
 def lazy_panel(ds, ax, replica=0):
     from dyn.analysis import lazy, relative_change
 
-    per = _one(relative_change(ds), replica)
+    per = one_replica(relative_change(ds), replica)
     for k in range(per.sizes["neuron"]):
         ax.plot(ds["step"].values, per.isel(neuron=k).values, color="grey", lw=0.6, alpha=0.6,
                 label="per neuron" if k == 0 else None)
@@ -87,7 +84,7 @@ def lazy_panel(ds, ax, replica=0):
 def balancedness_panel(ds, ax, replica=0):
     from dyn.analysis import balancedness
 
-    per = _one(balancedness(ds), replica)
+    per = one_replica(balancedness(ds), replica)
     for k in range(per.sizes["neuron"]):
         ax.plot(ds["step"].values, per.isel(neuron=k).values, lw=0.8)
     ax.set_xlabel("step")

@@ -1,4 +1,4 @@
-"""Compile kernels that call dyn.engine.counter's helpers, and the relu flow's kernel, to PTX for a real GPU (no GPU needed).
+"""Compile kernels that call dyn.engine.counter's helpers, and the relu and sphere flows' kernels, to PTX for a real GPU (no GPU needed).
 
 The simulator runs kernels as Python and so cannot tell whether the helpers type on the CUDA target;
 NVVM can. Run by tests/test_cuda.py in a process without NUMBA_ENABLE_CUDASIM. Exit status 0: every
@@ -56,6 +56,25 @@ def relu_kernel_ptx():
     return ptx
 
 
+def sphere_kernel_ptx():
+    """The sphere flow's CUDA frame loop and step (every objective and rule: they are run-time codes)."""
+    import numpy as np
+    from numba import typeof
+
+    from dyn.flows.sphere import cuda as gpu
+    from dyn.flows.sphere import kernels as k
+
+    R, M, d, N, F, n = 2, 5, 3, 4, 3, 10
+    args = (gpu.State(np.zeros((R, M, d)), np.zeros((R, M, d)), np.zeros((R, M, d)), np.zeros((R, M))),
+            k.Consts(k.ANGULAR, k.COSINE, 1.0, 1.0, k.SEED, k.BEFORE, True, 0.01, 0.5),
+            k.Inputs(np.zeros((1, N, d)), np.zeros((R, n)), 0),
+            gpu.Work(np.zeros((R, M, d)), np.zeros((R, M, d)), np.zeros((R, N, d)), np.zeros((R, N, M)),
+                     np.zeros((R, M)), np.zeros((1, N))),
+            np.zeros(F, np.int64), 0, k.Snaps(np.zeros((R, F, M, d)), np.zeros((R, F, M))), 0, np.zeros(R, np.int64))
+    ptx, _ = cuda.compile_ptx(gpu.advance_cuda.py_func, tuple(typeof(a) for a in args), cc=CC)
+    return ptx
+
+
 def main():
     try:
         for seed_type in (int64, int32, uint64):
@@ -63,6 +82,8 @@ def main():
             assert ".entry" in ptx and "mul.lo" in ptx, "no kernel entry or no Philox products in the PTX"
         ptx = relu_kernel_ptx()
         assert ".entry" in ptx and "bar.sync" in ptx, "the relu kernel has no entry or no barrier"
+        ptx = sphere_kernel_ptx()
+        assert ".entry" in ptx and "bar.sync" in ptx, "the sphere kernel has no entry or no barrier"
     except Exception as err:  # a missing NVVM / NVRTC library is not a failure of the code
         if type(err).__name__ in ("DynamicLibNotFoundError", "NvvmSupportError", "NvrtcSupportError"):
             print(f"NVVM/NVRTC not installed: {type(err).__name__}: {str(err).splitlines()[0]}")

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import warnings
 from pathlib import Path
 
 import numpy as np
 
 from dyn.engine.streams import DATA, INIT, ORDER, stream
-from dyn.errors import RunError, UsageError
+from dyn.errors import UsageError
+from dyn.io.arrays import as_samples, read_numbers
 from dyn.flows.center.config import PROBE_SIZE
 
 BLOB_SPREAD = 3.0  # blob centres ~ N(0, BLOB_SPREAD^2 I_D / D): unit-variance blobs ~ 3 sqrt(2) sd apart
@@ -58,37 +58,6 @@ def blobs(n, dim, classes, data_seed):
     return centres[y] + gen.standard_normal((n, dim)), y.astype(np.int64)
 
 
-def read(path, what):
-    """The numbers of a .npy or .csv file; one clear line for every bad file."""
-    path = Path(path)
-    if not path.is_file():
-        raise UsageError(f"no such file: {path}")
-    try:
-        with warnings.catch_warnings():  # loadtxt warns on an empty file: refused below, in one line
-            warnings.simplefilter("ignore")
-            if path.suffix.lower() == ".npy":
-                return np.load(path, allow_pickle=False)
-            return np.loadtxt(path, delimiter=",", ndmin=1 if what == "labels" else 2)
-    except (ValueError, OSError, EOFError) as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise RunError(f"cannot read {path} as {path.suffix[1:]} numbers: {first}") from None
-
-
-def as_samples(x, what="data"):
-    """(n, D) float64, finite."""
-    if np.iscomplexobj(x):
-        raise UsageError(f"{what} must be real numbers, got complex ones")
-    try:
-        x = np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise UsageError(f"{what} must be numbers, shape (n, D)") from None
-    if x.ndim != 2 or x.shape[0] < 1 or x.shape[1] < 1:
-        raise UsageError(f"{what} must have shape (n, D) with n, D >= 1; got {x.shape}")
-    if not np.all(np.isfinite(x)):
-        raise UsageError(f"{what} contains NaN or inf")
-    return np.ascontiguousarray(x)
-
-
 def as_labels(y, n, classes, what="labels", of="data"):
     """(n,) int64 labels in 0..K-1."""
     try:
@@ -126,8 +95,8 @@ def load(cfg, data=None, labels=None):
     else:
         if cfg.labels is None and labels is None:
             raise UsageError(f"the data file {cfg.data} needs a labels file: --labels FILE (n,)")
-        x = as_samples(read(cfg.data, "data"), cfg.data)
-        raw = labels if labels is not None else read(cfg.labels, "labels")
+        x = as_samples(read_numbers(cfg.data), cfg.data)
+        raw = labels if labels is not None else read_numbers(cfg.labels, ndmin=1)
     classes = cfg.classes if cfg.classes is not None else infer_classes(raw)
     what = "labels" if cfg.labels in (None, "array") else f"labels ({cfg.labels})"
     return x, as_labels(raw, len(x), classes, what), classes

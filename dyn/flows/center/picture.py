@@ -15,6 +15,8 @@ import math
 
 import numpy as np
 
+from dyn.flows.drawing import one_replica, second_axis
+
 TRAIL = 40  # past snapshots in a centroid's trail
 MAX_FRAMES = 300  # a longer run is shown at every k-th snapshot (and the last)
 PALE = 0.22  # weight of a class colour in its region's tint (the rest is white)
@@ -209,8 +211,7 @@ PANELS = 4
 def plot_panels(ds, axes, replica=0):
     """``dyn plot``: the training and probe losses, the probe accuracy, scatter/separation and the angular
     spread over steps, and the final features."""
-    if "replica" in ds.dims:
-        ds = ds.isel(replica=replica)
+    ds = one_replica(ds, replica)
     step = ds.step.values
     ax = axes[0]
     ax.plot(step, ds.ce_train, lw=0.8, color="tab:orange", label="cross-entropy (training batches)")
@@ -233,10 +234,8 @@ def plot_panels(ds, axes, replica=0):
     ax.set_xlabel("step")
     ax.set_ylabel("scatter / separation")
     ax.set_yscale("log")
-    ax2 = ax.twinx()
-    ax2.plot(step, ds.angular_spread.mean("class"), color="tab:purple", lw=0.8, label="angular spread (mean, rad)")
-    ax2.set_ylabel("angular spread (rad)", color="tab:purple")
-    ax.legend(handles=ax.lines + ax2.lines, loc="upper right", fontsize=8)
+    second_axis(ax, step, ds.angular_spread.mean("class"), "angular spread (rad)", legend="upper right",
+                color="tab:purple", lw=0.8, label="angular spread (mean, rad)")
     if len(axes) < 4:
         return axes
     ax = axes[3]

@@ -9,13 +9,11 @@ data run fits first draws from (seed + r, ORDER, 1, chunk).
 
 from __future__ import annotations
 
-import warnings
-from pathlib import Path
-
 import numpy as np
 
 from dyn.engine.streams import DATA, ORDER, stream
-from dyn.errors import RunError, UsageError
+from dyn.errors import UsageError
+from dyn.io.arrays import read_numbers
 
 CHUNK = 4096  # samples drawn per stream of draws with replacement
 MAIN, FIT = 0, 1  # the run's order, the order of the fit of a data run's classifier
@@ -53,20 +51,7 @@ def builtin(name, n, dim, noise, data_seed):
 
 def load_file(path):
     """(x, t) from a .npy or .csv file of rows x_1..x_D, label; one clear line for every bad file."""
-    path = Path(path)
-    if not path.is_file():
-        raise UsageError(f"no such file: {path}")
-    try:
-        with warnings.catch_warnings():  # loadtxt warns on an empty file: it is refused below, in one line
-            warnings.simplefilter("ignore")
-            a = np.load(path, allow_pickle=False) if path.suffix.lower() == ".npy" else \
-                np.loadtxt(path, delimiter=",", ndmin=2)
-    except (ValueError, OSError, EOFError) as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise RunError(f"cannot read {path} as {path.suffix[1:]} numbers: {first}") from None
-    a = np.asarray(a)
-    if a.size == 0:
-        raise RunError(f"{path} holds no data")
+    a = read_numbers(path)
     if a.ndim != 2 or a.shape[1] < 2:
         raise UsageError(f"{path} must hold rows x_1..x_D, label (at least 2 columns); got shape {a.shape}")
     return checked(a[:, :-1], a[:, -1], str(path))
@@ -122,14 +107,7 @@ def order_of(cfg, given, n, replicas):
             raise UsageError("order 'array' means the order= array given in Python: pass one")
         return None
     if given is None:
-        path = Path(cfg.order)
-        if not path.is_file():
-            raise UsageError(f"no such file: {path}")
-        try:
-            given = np.load(path, allow_pickle=False) if path.suffix.lower() == ".npy" else \
-                np.loadtxt(path, delimiter=",", ndmin=1)
-        except (ValueError, OSError, EOFError) as err:
-            raise RunError(f"cannot read {path} as sample indices: {str(err).strip().splitlines()[0]}") from None
+        given = read_numbers(cfg.order, ndmin=1, kind="sample indices")
     a = np.asarray(given)
     need = cfg.steps * cfg.batch
     if a.dtype.kind == "f" and np.all(np.isfinite(a)) and np.all(a == np.round(a)):

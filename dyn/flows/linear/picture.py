@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from dyn.flows.drawing import one_replica, second_axis
 from dyn.flows.linear import kernels
 from dyn.flows.linear.record import net_of, params_of
 
@@ -236,8 +237,7 @@ PANELS = 3
 
 def plot_panels(ds, axes, replica=0):
     """dyn plot for linear runs: the loss curves, accuracy and margin over the steps, the final picture."""
-    if "replica" in ds.dims:
-        ds = ds.isel(replica=replica)
+    ds = one_replica(ds, replica)
     step = ds.step.values
     ax = axes[0]
     ax.plot(step, ds["loss"].values, color="k", lw=1.5, label="loss, all data (mean)")
@@ -256,11 +256,8 @@ def plot_panels(ds, axes, replica=0):
     ax.plot(step, ds["accuracy"].values, color="tab:green", lw=1.5, label="accuracy")
     ax.set_xlabel("step")
     ax.set_ylabel("accuracy", color="tab:green")
-    ax2 = ax.twinx()
-    ax2.plot(step, ds["margin"].values, color="tab:purple", lw=1.2, label="margin min t f(x)")
-    ax2.axhline(0.0, color="0.5", lw=0.6, ls="--")
-    ax2.set_ylabel("margin min t f(x)", color="tab:purple")
-    ax.legend(handles=ax.lines + ax2.lines[:1], loc="lower right", fontsize=8)
+    second_axis(ax, step, ds["margin"].values, "margin min t f(x)", legend="lower right", color="tab:purple", lw=1.2,
+                label="margin min t f(x)").axhline(0.0, color="0.5", lw=0.6, ls="--")
     picture = Picture(ds)
     last = picture.times[-1]
     ax = axes[2]

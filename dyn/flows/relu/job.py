@@ -129,9 +129,7 @@ class GpuRun:
                                                          cuda.to_device(p.frame_steps), job.step_at(lo), snaps, 0,
                                                          diverged)
         slot, done = job.slot(lo), diverged.copy_to_host()
-        ends = job.steps[lo + 1:hi + 1]  # a replica that stopped at step N recorded the frames that ended before N
-        keep = [0 if job.diverged_at[r] >= 0 else F if done[r] < 0 else int(np.searchsorted(ends, done[r]))
-                for r in range(cfg.replicas)]
+        keep = loop.kept_frames(job, lo, hi, done)
         for name, rec in zip(("a", "w", "b", "loss_train"), snaps):
             block = rec.copy_to_host()
             for r, k in enumerate(keep):

@@ -140,6 +140,23 @@ def pair_grad(w1, b1, n1, w2, b2, n2, bias, same):
 
 
 @njit(cache=True)
+def pair_sums(wk, bk, nk, own, coef, w, b, norms, bias, scale, db_sum, u_sum, gwk):
+    """The pairs of neuron (wk, bk) (norm nk, index ``own`` among the neurons given, -1: not one of them)
+    with each neuron i of coef (n,), w (n, d), b (n,), norms (n,): returns (sum_i coef_i K, db_sum
+    + scale sum_i coef_i db, u_sum + scale sum_i coef_i cu), and adds scale coef_i cv w_i to gwk (d,)."""
+    k_sum = 0.0
+    for i in range(coef.shape[0]):
+        K, db, cu, cv = pair_grad(wk, bk, nk, w[i], b[i] if bias else 0.0, norms[i], bias, i == own)
+        k_sum += coef[i] * K
+        db_sum += scale * coef[i] * db
+        u_sum += scale * coef[i] * cu
+        c = scale * coef[i] * cv
+        for q in range(gwk.shape[0]):
+            gwk[q] += c * w[i, q]
+    return k_sum, db_sum, u_sum
+
+
+@njit(cache=True)
 def grad_row(k, a, w, b, na, ta, tw, tb, nt, bias, ga, gw, gb):
     """Row k of the gradient into ga[k], gw[k], gb[k] (b is ignored, gb[k] = 0, without ``bias``).
 
@@ -148,25 +165,10 @@ def grad_row(k, a, w, b, na, ta, tw, tb, nt, bias, ga, gw, gb):
     m, M, d = a.shape[0], ta.shape[0], w.shape[1]
     cs, ct = 1.0 / (m * m), 1.0 / (m * M)
     bk = b[k] if bias else 0.0
-    s_sum = c_sum = u_sum = db_sum = 0.0
     for q in range(d):
         gw[k, q] = 0.0
-    for i in range(m):
-        K, db, cu, cv = pair_grad(w[k], bk, na[k], w[i], b[i] if bias else 0.0, na[i], bias, i == k)
-        s_sum += a[i] * K
-        db_sum += cs * a[i] * db
-        u_sum += cs * a[i] * cu
-        c = cs * a[i] * cv
-        for q in range(d):
-            gw[k, q] += c * w[i, q]
-    for j in range(M):
-        K, db, cu, cv = pair_grad(w[k], bk, na[k], tw[j], tb[j] if bias else 0.0, nt[j], bias, False)
-        c_sum += ta[j] * K
-        db_sum -= ct * ta[j] * db
-        u_sum -= ct * ta[j] * cu
-        c = ct * ta[j] * cv
-        for q in range(d):
-            gw[k, q] -= c * tw[j, q]
+    s_sum, db_sum, u_sum = pair_sums(w[k], bk, na[k], k, a, w, b, na, bias, cs, 0.0, 0.0, gw[k])  # the students
+    c_sum, db_sum, u_sum = pair_sums(w[k], bk, na[k], -1, ta, tw, tb, nt, bias, -ct, db_sum, u_sum, gw[k])
     unit = u_sum / na[k] if na[k] > SIGMA_ZERO else 0.0  # cu = 0 for a zero-norm neuron
     for q in range(d):
         gw[k, q] = a[k] * (gw[k, q] + unit * w[k, q])
@@ -249,41 +251,34 @@ def population_gradient(a, w, b, ta, tw, tb, *, bias=True, parallel=None):
 
 
 @njit(cache=True)
+def packed_at(m, d, train_a):
+    """Where a, w and b start in a packed parameter vector (a and b are m long, w m d)."""
+    start_w = m if train_a else 0
+    return 0, start_w, start_w + m * d
+
+
+@njit(cache=True)
 def pack(a, w, b, train_a, bias, theta):
     """The trained parameters into theta: [a (if train_a), w row by row, b (if bias)]."""
     m, d = w.shape
-    n = 0
+    at_a, at_w, at_b = packed_at(m, d, train_a)
     if train_a:
-        for k in range(m):
-            theta[n] = a[k]
-            n += 1
-    for k in range(m):
-        for q in range(d):
-            theta[n] = w[k, q]
-            n += 1
+        theta[at_a:at_w] = a
+    theta[at_w:at_b].reshape((m, d))[:, :] = w
     if bias:
-        for k in range(m):
-            theta[n] = b[k]
-            n += 1
+        theta[at_b:at_b + m] = b
 
 
 @njit(cache=True)
 def unpack(theta, train_a, bias, a, w, b):
     """The inverse of :func:`pack` (parameters not trained are left as they are)."""
     m, d = w.shape
-    n = 0
+    at_a, at_w, at_b = packed_at(m, d, train_a)
     if train_a:
-        for k in range(m):
-            a[k] = theta[n]
-            n += 1
-    for k in range(m):
-        for q in range(d):
-            w[k, q] = theta[n]
-            n += 1
+        a[:] = theta[at_a:at_w]
+    w[:, :] = theta[at_w:at_b].reshape((m, d))
     if bias:
-        for k in range(m):
-            b[k] = theta[n]
-            n += 1
+        b[:] = theta[at_b:at_b + m]
 
 
 @njit(cache=True)

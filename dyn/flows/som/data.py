@@ -7,14 +7,11 @@ replica r is a single run with seed + r.
 
 from __future__ import annotations
 
-import re
-import warnings
-from pathlib import Path
-
 import numpy as np
 
 from dyn.engine.streams import DATA, INIT, ORDER, stream
-from dyn.errors import RunError, UsageError
+from dyn.errors import UsageError
+from dyn.io.arrays import as_samples, read_numbers
 
 
 def builtin(name, n, dim, data_seed):
@@ -45,51 +42,14 @@ def builtin(name, n, dim, data_seed):
     raise UsageError(f"unknown data set {name!r}")
 
 
-def load_file(path):
-    """(n, D) float64 from a .npy or .csv file; one clear line for every bad file."""
-    path = Path(path)
-    if not path.is_file():
-        raise UsageError(f"no such file: {path}")
-    try:
-        with warnings.catch_warnings():  # loadtxt warns on an empty file: it is refused below, in one line
-            warnings.simplefilter("ignore")
-            if path.suffix.lower() == ".npy":
-                x = np.load(path, allow_pickle=False)
-            else:
-                x = np.loadtxt(path, delimiter=",", ndmin=2)
-    except (ValueError, OSError, EOFError) as err:  # numpy's message may quote the file: say only where
-        at = re.search(r"at row \d+(, column \d+)?", str(err))
-        raise RunError(f"cannot read {path} as {path.suffix[1:]} numbers" + (f" ({at.group(0)[3:]})" if at else "")) \
-            from None
-    if np.size(x) == 0:
-        raise RunError(f"{path} holds no data")
-    return as_data(x, str(path))
-
-
-def as_data(x, what="data"):
-    if np.iscomplexobj(x):
-        raise UsageError(f"{what} must be real numbers, got complex ones")
-    try:
-        x = np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise UsageError(f"{what} must be numbers, shape (n, D)") from None
-    if x.ndim == 1:
-        x = x[:, None]
-    if x.ndim != 2 or x.shape[0] < 1 or x.shape[1] < 1:
-        raise UsageError(f"{what} must have shape (n, D) with n, D >= 1; got {x.shape}")
-    if not np.all(np.isfinite(x)):
-        raise UsageError(f"{what} contains NaN or inf")
-    return np.ascontiguousarray(x)
-
-
 def data_of(cfg, data=None):
     """The (n, D) data of the run: the user's array, a file, or a built-in set."""
     if data is not None:
-        return as_data(data)
+        return as_samples(data, column=True)
     if cfg.data == "array":
         raise UsageError("data 'array' means the data= array given in Python: pass one")
     elif cfg.data.lower().endswith((".npy", ".csv")):
-        x = load_file(cfg.data)
+        x = as_samples(read_numbers(cfg.data), cfg.data, column=True)
     else:
         x = builtin(cfg.data, cfg.n, cfg.dim, cfg.data_seed)
     if cfg.dim is not None and x.shape[1] != cfg.dim:

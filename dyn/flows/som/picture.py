@@ -15,6 +15,7 @@ import json
 
 import numpy as np
 
+from dyn.flows.drawing import one_replica, second_axis
 from dyn.flows.som.grid import make_grid, mesh_edges, umatrix
 
 MAX_DATA_DRAWN = 4000
@@ -132,10 +133,8 @@ class Picture:
         ax_c.set_xlabel("step")
         step_scale(self.ds, ax_c)
         ax_c.set_ylabel("QE", color="tab:blue")
-        ax_t = ax_c.twinx()
-        ax_t.plot(*measured(self.ds, "topographic_error"), color="tab:orange", lw=1.2, label="TE")
-        ax_t.set_ylim(0, 1)
-        ax_t.set_ylabel("TE", color="tab:orange")
+        second_axis(ax_c, *measured(self.ds, "topographic_error"), "TE", color="tab:orange", lw=1.2,
+                    label="TE").set_ylim(0, 1)
         self.cursor = ax_c.axvline(step[0], color="k", lw=1.0)
 
     def animated_artists(self):
@@ -170,19 +169,14 @@ PANELS = 3
 
 def plot_panels(ds, axes, replica=0):
     """dyn plot for som runs: measures over steps, the final U-matrix, the final map over the data."""
-    if "replica" in ds.dims:
-        ds = ds.isel(replica=replica)
-    step = ds.step.values
+    ds = one_replica(ds, replica)
     ax = axes[0]
     ax.plot(*measured(ds, "quantization_error"), color="tab:blue", label="quantisation error")
     ax.set_xlabel("step")
     step_scale(ds, ax)
     ax.set_ylabel("QE")
-    ax2 = ax.twinx()
-    ax2.plot(*measured(ds, "topographic_error"), color="tab:orange", label="topographic error")
-    ax2.set_ylabel("TE")
-    ax2.set_ylim(0, 1)
-    ax.legend(handles=ax.lines + ax2.lines, loc="upper right", fontsize=8)
+    second_axis(ax, *measured(ds, "topographic_error"), "TE", coloured=False, legend="upper right",
+                color="tab:orange", label="topographic error").set_ylim(0, 1)
     if len(axes) < 3:
         return axes
     grid, _ = _grid(ds)

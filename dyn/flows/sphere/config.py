@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from dyn.config import (Config, choice, device_option, integer, option, real, replicas_option, resolve_record,
                         seed_option)
-from dyn.errors import RunError, UsageError
+from dyn.errors import UsageError
 
 OBJECTIVES = ("angular", "riesz", "mhe")
 OPERATORS = ("cosine", "linear", "sigmoid")
@@ -108,5 +108,3 @@ class SphereConfig(Config):
             raise UsageError("gradient 'seed' is the seed's AngleFunction.backward: it needs objective 'angular'")
         if self.objective != "angular" and self.vectors < 2:
             raise UsageError(f"the {self.objective} energy needs at least 2 vectors, got {self.vectors}")
-        if self.device == "cuda":
-            raise RunError("device 'cuda' is not available yet for the sphere flow (no CUDA kernels; relu has them): use --device cpu or auto")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from dyn.engine import loop
+from dyn.engine.device import resolve_device
 from dyn.engine.steps import StepJob, snapshot_count
 from dyn.errors import UsageError
 from dyn.flows.sphere import kernels
@@ -29,6 +30,7 @@ class SphereJob(StepJob):
 
     def __init__(self, cfg, w=None, x=None, *, start=None):
         R, M, d = cfg.replicas, cfg.vectors, cfg.dim
+        self.device = resolve_device(cfg.device)  # "cuda" without a GPU stops here, before anything is drawn
         super().__init__(cfg.steps, cfg.record_every, R, {"w": (M, d), "norm_before": (M,)}, start=start,
                          extra_bytes=footprint(cfg, start is None), record=cfg.record)
         start = start or {}
@@ -43,6 +45,11 @@ class SphereJob(StepJob):
             self.rec["w"][:, 0] = self.w
             self.rec["norm_before"][:, 0] = np.linalg.norm(self.w, axis=2)
         self.obj, self.op, self.grad, self.rule = codes(cfg)
+        self.gpu = None
+        if self.device == "cuda":
+            from dyn.flows.sphere.cuda import GpuRun
+
+            self.gpu = GpuRun(self)
 
     def inputs(self, lo, hi):
         """Nothing is drawn while running: the data are fixed; only the frames' step counts."""
@@ -53,16 +60,22 @@ class SphereJob(StepJob):
         step0 = self.step_at(lo)
         consts = kernels.Consts(self.obj, self.op, cfg.k, cfg.s, self.grad, self.rule, cfg.accumulate, cfg.lr,
                                 cfg.momentum)
+        if self.gpu is not None:
+            return self.gpu.advance(lo, hi, frame_steps, consts)
         loop.advance(kernels, self.replicas)(
             kernels.State(self.w, self.v, self.acc), consts, kernels.Inputs(self.x, self.loss_iter, step0 - self.step_at(0)),
             frame_steps, step0, kernels.Snaps(self.rec["w"], self.rec["norm_before"]), self.slot(lo), self.diverged_at)
 
     def finish(self, frames_done, status):
+        if self.gpu is not None:
+            self.gpu.fetch()
         done = self.step_at(frames_done) - self.step_at(0)
         clocks = {**self.clocks(frames_done), "iteration": self.step_at(0) + np.arange(done)}
         buffers = {"momentum_buffer": self.v, "gradient_sum": self.acc}
-        return to_dataset(self.cfg, self.records(frames_done), self.x, self.loss_iter[:, :done], clocks,
-                          self.diverged_at, status, buffers)
+        ds = to_dataset(self.cfg, self.records(frames_done), self.x, self.loss_iter[:, :done], clocks,
+                        self.diverged_at, status, buffers)
+        ds.attrs["device"] = self.device
+        return ds
 
 
 def buffer(given, shape):

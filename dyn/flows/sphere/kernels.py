@@ -103,6 +103,46 @@ def riesz_pair_slope(r2, e, s):
     return -0.5 * s * e / r2
 
 
+@njit(cache=True, error_model="numpy")
+def angular_term(op, xw, xn, nw, nw2, k):
+    """Data point n and vector j, exact gradient: (g^2, aw, ax) from xw = x_n . w_j, xn = |x_n|, nw = |w_j| and
+    nw2 = |w_j|^2; the gradient of vector j is sum_n (ax x_n - aw w_j)."""
+    c = xw / (xn * nw)
+    gv = op_value(op, c, k)
+    a = 2.0 * gv * op_slope(op, c, k)
+    return gv * gv, a * c / nw2, a / (xn * nw)
+
+
+@njit(cache=True, error_model="numpy")
+def seed_term(op, xw, xn, nw, nw2, k):
+    """Data point n and vector j, the seed's backward: (g^2, the factor of its row p_n)."""
+    c = xw / (xn * nw)
+    gv = op_value(op, c, k)
+    return gv * gv, 2.0 * gv * op_slope(op, c, k) / math.sqrt(xn * xn * nw2 - xw * xw)
+
+
+@njit(cache=True, error_model="numpy")
+def heavy_ball(mu, v, g):
+    """One coordinate of the momentum buffer: mu v + g."""
+    return mu * v + g
+
+
+@njit(cache=True, error_model="numpy")
+def tangent(a, c, u):
+    """One coordinate of a - c u: with c = a . u, the part of a orthogonal to the unit vector u."""
+    return a - c * u
+
+
+@njit(cache=True, error_model="numpy")
+def great_circle(lr, vn):
+    """The exponential map's step along -v, |v| = vn: (cos a, sin a / vn, sqrt(1 + a^2)), a = lr vn; the last is
+    the norm the normalising retraction would see. (1, 0, 1) for v = 0: no move."""
+    a = lr * vn
+    if vn > 0.0:
+        return math.cos(a), math.sin(a) / vn, math.sqrt(1.0 + a * a)
+    return 1.0, 0.0, math.sqrt(1.0 + a * a)
+
+
 @njit(cache=True, error_model="numpy", fastmath={"reassoc"})
 def dot(a, b):
     """a . b of two rows. Reassociation lets the sum run in SIMD lanes (8x faster at d = 1000); the order
@@ -140,12 +180,9 @@ def angular_exact(w, x, xn, op, k, g, xtw):
         for q in range(w.shape[1]):
             g[j, q] = 0.0
         for n in range(x.shape[0]):
-            c = xtw[n, j] / (xn[n] * nw)
-            gv = op_value(op, c, k)
-            loss += gv * gv
-            a = 2.0 * gv * op_slope(op, c, k)
-            aw += a * c / nw2
-            ax = a / (xn[n] * nw)
+            gv2, awn, ax = angular_term(op, xtw[n, j], xn[n], nw, nw2, k)
+            loss += gv2
+            aw += awn
             for q in range(w.shape[1]):
                 g[j, q] += ax * x[n, q]
         for q in range(w.shape[1]):
@@ -174,10 +211,8 @@ def angular_seed(w, x, xn, op, k, g, p, xtw):
         for q in range(d):
             g[j, q] = 0.0
         for n in range(N):
-            c = xtw[n, j] / (xn[n] * nw)
-            gv = op_value(op, c, k)
-            loss += gv * gv
-            inv = 2.0 * gv * op_slope(op, c, k) / math.sqrt(xn[n] * xn[n] * nw2 - xtw[n, j] * xtw[n, j])
+            gv2, inv = seed_term(op, xtw[n, j], xn[n], nw, nw2, k)
+            loss += gv2
             for q in range(d):
                 g[j, q] += inv * p[n, q]
     return loss
@@ -227,7 +262,7 @@ def mhe(w, s, g, u):
             dot += g[i, q] * u[i, q]
         inv = scale / math.sqrt(n2)
         for q in range(d):
-            g[i, q] = inv * (g[i, q] - dot * u[i, q])
+            g[i, q] = inv * tangent(g[i, q], dot, u[i, q])
     return energy
 
 
@@ -253,7 +288,7 @@ def step_vector(w, src, v, rule, lr, mu):
     d = w.shape[0]
     if rule <= BEFORE:
         for q in range(d):
-            v[q] = mu * v[q] + src[q]
+            v[q] = heavy_ball(mu, v[q], src[q])
         if rule == BEFORE:
             n = math.sqrt(dot(w, w))
             for q in range(d):
@@ -265,15 +300,14 @@ def step_vector(w, src, v, rule, lr, mu):
             w[q] *= inv
         dv, ds = dot(v, w), dot(src, w)
         for q in range(d):  # tangent projections at the current point
-            v[q] = mu * (v[q] - dv * w[q]) + (src[q] - ds * w[q])
+            v[q] = heavy_ball(mu, tangent(v[q], dv, w[q]), tangent(src[q], ds, w[q]))
         if rule == EXPONENTIAL:
             vn = math.sqrt(dot(v, v))
-            a = lr * vn
+            ca, sa, n = great_circle(lr, vn)
             if vn > 0.0:
-                ca, sa = math.cos(a), math.sin(a) / vn
                 for q in range(d):
                     w[q] = ca * w[q] - sa * v[q]
-            return math.sqrt(1.0 + a * a)
+            return n
     for q in range(d):  # rules 0 and 2: step, then normalise
         w[q] -= lr * v[q]
     n = math.sqrt(dot(w, w))

@@ -16,6 +16,8 @@ import math
 
 import numpy as np
 
+from dyn.flows.drawing import one_replica
+
 ELEVATION, AZIMUTH = math.radians(20.0), math.radians(-60.0)  # matplotlib's default 3-D view
 PCA_SNAPSHOTS = 50
 SETTLED = 1e-9  # dyn plot: a loss whose last tenth stays this close (relative) to its minimum has converged
@@ -170,8 +172,7 @@ def _step_scale(ds, ax):
 def plot_panels(ds, axes, replica=0):
     """``dyn plot``: the loss at every step above its minimum (log scale: convergence is a straight line), and
     the angles over time (degrees)."""
-    if "replica" in ds.dims:
-        ds = ds.isel(replica=replica)
+    ds = one_replica(ds, replica)
     loss = ds["loss_iter"].values
     it = ds["iteration"].values
     ok = np.isfinite(loss)
