@@ -1,4 +1,4 @@
-"""The relu step for wide students: every sample of a step against tiles of neurons, tiles on all cores.
+"""The relu step for wide students: every sample of a step against tiles of neurons, tiles on idle cores.
 
 The per-sample kernel (:mod:`dyn.flows.relu.kernels`) sweeps the whole student once per sample: at
 m = 1e5 that is nine arrays of length m streamed from L3 twenty times a step. Here a step is one sweep
@@ -9,14 +9,15 @@ sweeps the student outputs are the per-tile partial sums added in tile order, th
 come from them (the loss of a step is known before its update, so a non-finite loss stops the replica at
 that step, as in the frame loop of :mod:`dyn.engine.loop`).
 
-Tiles run in ``prange`` (one replica's neurons across the cores; replicas one after the other). The tiles
-are fixed (``TILE`` neurons each, the last one shorter), each tile's partial sums are written to its own
-row and summed in tile order, and every neuron's gradient is a sum over the step's samples in sample
-order: the numbers do not depend on the thread count. The per-neuron arithmetic is the per-sample
-kernel's; only the student output's summation order differs (per tile, then over tiles), so the two agree
-to rounding (~1e-15 relative over a seed run) but not bit for bit: the job uses this kernel for widths of
-``WIDE_FROM`` neurons and more only (:class:`dyn.flows.relu.job.ReluJob`), and every narrower run keeps
-the per-sample kernel's numbers.
+Where :func:`split_tiles` (wide students, idle cores) one replica's tiles run in ``prange`` and the
+replicas one after the other; otherwise the replicas run in ``prange``, each one's tiles on its thread.
+The tiles are fixed (``TILE`` neurons each, the last one shorter), each tile's partial sums are written to
+its own row and summed in tile order, and every neuron's gradient is a sum over the step's samples in
+sample order: the numbers do not depend on the thread count nor on the split. The per-neuron arithmetic
+is the per-sample kernel's, but for the student output's summation order (per tile, then over tiles) and,
+in two dimensions, products contracted into FMAs: the two agree to rounding (~3e-16 relative after a seed
+run) but not bit for bit. The job uses this kernel from ``WIDE_FROM`` neurons only
+(:class:`dyn.flows.relu.job.ReluJob`), and every narrower run keeps the per-sample kernel's numbers.
 """
 
 from __future__ import annotations
@@ -321,8 +322,8 @@ def advance_replicas(states, consts, inputs, frame_steps, step0, snaps, slot0, d
 def cores_idle():
     """Whether the other cores are free: the 1-minute load average (this process included) below the
     threads' count less a half. A step split across the cores waits at its end for every thread, so a thread
-    the system has descheduled stalls each step for a time slice: on this machine, shared at load 13, a
-    step at m = 1e5 took 4.2x longer split across two threads than on one."""
+    the system has descheduled stalls each step for a time slice: on this machine, shared at load ~10, the
+    seed's run took 6x (m = 1e5) to 57x (m = 1e3) longer split across two threads than on one."""
     return os.getloadavg()[0] < numba.get_num_threads() - 0.5
 
 
