@@ -17,6 +17,7 @@ from pathlib import Path
 from dyn.errors import RunError, UsageError
 from dyn.io.atomic import atomic_path, write_bytes
 from dyn.io.schema import check
+from dyn.io.xarray_lazy import netcdf_bytes, xarray
 
 ZLIB_LEVEL = 1  # see the README: level 1 gives nearly all of level 9's saving at a fraction of its time
 
@@ -53,7 +54,7 @@ def save(ds, path, *, level=ZLIB_LEVEL):
     folder = path.parent if str(path.parent) else Path(".")
     try:
         if _memory_allows(ds.nbytes):
-            image = ds.to_netcdf(engine="h5netcdf", invalid_netcdf=False, encoding=enc)
+            image = netcdf_bytes(ds, encoding=enc)
             _check_space(path, folder, len(image))
             with atomic_path(path) as tmp:
                 write_bytes(tmp, image)
@@ -116,8 +117,7 @@ def _check_text(ds, source):
 
 def load(path):
     """The run stored at ``path``, in memory. Missing file: UsageError; not a dyn run or damaged: RunError."""
-    import xarray as xr
-
+    xr = xarray()
     path = Path(path)
     if path.is_dir():
         raise UsageError(f"{path} is a folder, not a run file (.nc); a study store is read by dyn study status/plot")

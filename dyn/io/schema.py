@@ -43,7 +43,10 @@ def run_dataset(data, coords, cfg, variables, status, **attrs):
     ordered (time, replica, ...), the replica dim dropped when the run has one, attrs and descriptions set.
     """
     import numpy as np
-    import xarray as xr
+
+    from dyn.io.xarray_lazy import xarray
+
+    xr = xarray()
 
     replicas = np.arange(cfg.replicas)
     coords = {**coords, "replica": ("replica", replicas), "seed": ("replica", cfg.seed + replicas)}

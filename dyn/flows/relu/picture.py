@@ -48,6 +48,9 @@ class Picture:
             self.axes_rect = (m["left"] / self.figsize[0], m["bottom"] / self.figsize[1],
                               width / self.figsize[0], AXES_HEIGHT / self.figsize[1])
         self.teacher_artist = None
+        # the title's numbers, read once (an xarray lookup per frame costs more than drawing the frame)
+        self.steps, self.samples = ds["step"].values, ds["samples_seen"].values
+        self.losses = ds["loss_test"].values if "loss_test" in ds else np.full(len(self.steps), np.nan)
 
     def _limits(self, xlim, ylim):
         """Each axis fitted to the trajectory, the teacher and the origin, 6% margins."""
@@ -108,6 +111,6 @@ class Picture:
     def title(self, i):
         if self.style == "seed":
             return None
-        loss = float(self.ds["loss_test"].values[i]) if "loss_test" in self.ds else np.nan
-        text = f"step {int(self.ds.step[i]):,}   samples {int(self.ds.samples_seen[i]):,}"
+        loss = float(self.losses[i])
+        text = f"step {int(self.steps[i]):,}   samples {int(self.samples[i]):,}"
         return text + (f"   test loss {loss:.3g}" if np.isfinite(loss) else "")
