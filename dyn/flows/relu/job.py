@@ -8,7 +8,7 @@ from dyn.engine import loop
 from dyn.engine.device import resolve_device
 from dyn.engine.steps import Job, check_memory
 from dyn.errors import UsageError
-from dyn.flows.relu import kernels
+from dyn.flows.relu import kernels, wide
 from dyn.flows.relu.inputs import CounterSamples, FreshSamples, GivenSamples, NotebookDraws, TrainingSet
 from dyn.flows.relu.record import to_dataset
 from dyn.flows.relu.schedule import frame_clocks, plan
@@ -70,10 +70,18 @@ class ReluJob(Job):
             return self.gpu.advance(lo, hi, p, x)
         rec, step0 = self.rec, self.step_at(lo)
         inputs = kernels.Inputs(x, p.starts, p.sizes, self.cfg.seed if self.draws_inside else -1, step0)
-        loop.advance(kernels, self.replicas)(
+        self.kernel()(
             kernels.State(self.a, self.wt, self.b), self.consts(), inputs,
             p.frame_steps, step0, kernels.Snaps(rec["a"], rec["w"], rec["b"], rec["loss_train"]),
             self.slot(lo), self.diverged_at)
+
+    def kernel(self):
+        """The CPU kernel: step-blocked tiles (:mod:`dyn.flows.relu.wide`) from ``wide.WIDE_FROM`` neurons, the
+        per-sample step below (whose numbers every narrower run keeps, and which draws rng="counter"'s samples
+        inside itself)."""
+        if self.cfg.width >= wide.WIDE_FROM and not self.draws_inside:
+            return wide.advance
+        return loop.advance(kernels, self.replicas)
 
     def consts(self):
         t = self.teacher
