@@ -45,3 +45,59 @@ def test_counter_and_default_streams_differ_but_both_learn():
     for ds in (counter, default):
         loss = ds["loss_test"].values
         assert loss[-1] < 0.2 * loss[0]
+
+
+def test_kernel_draws_are_the_host_drawn_counter_samples():
+    """On the CPU the kernel draws each step's samples itself; they are CounterSamples' bit for bit: the run
+    equals the run given CounterSamples' block as its inputs (replicas, an odd dim, partial batches)."""
+    from dyn.flows.relu.job import prepare
+
+    for options in (dict(replicas=3, seed=9, frames=6), dict(dim=3, batch=7, frames=4),
+                    dict(schedule="constant", batch=5, steps_per_frame=3, frames=5, dim=1)):
+        cfg = ReluConfig(**{**SMALL, **options})
+        job = prepare(cfg)
+        p, x = job.inputs(0, cfg.frames)
+        assert job.draws_inside and x.size == 0  # no input arrays
+        given = CounterSamples(cfg).block(range(cfg.frames), plan(cfg, range(cfg.frames)))
+        inside = dyn.simulate("relu", **{**SMALL, **options})
+        host = dyn.simulate("relu", **{**SMALL, **options, "inputs": given})
+        for name in ("a", "w", "b", "loss_train"):
+            np.testing.assert_array_equal(inside[name].values, host[name].values)
+
+
+def test_fill_normals_is_normals():
+    from dyn.engine.counter import fill_normals
+
+    out = np.full((9, 5), np.nan)
+    fill_normals(out, 4, DATA, 2, 77, 7)
+    np.testing.assert_array_equal(out[:7], normals(4, DATA, 2, 77, np.arange(7), 5))
+    assert np.isnan(out[7:]).all()  # rows past n are left alone
+
+
+def test_counter_seeds_beyond_32_bits_are_refused():
+    import pytest
+
+    from dyn.errors import UsageError
+
+    with pytest.raises(UsageError, match="32-bit") as err:
+        ReluConfig(rng="counter", seed=2**32 - 2, replicas=3)
+    assert err.value.exit_code == 2
+    ReluConfig(rng="counter", seed=2**32 - 3, replicas=3)  # the last seed that fits
+
+
+def test_kernel_draws_are_standard_normal():
+    """What the kernel draws (fill_normals, step after step) has the moments of N(0, I) and passes a KS test."""
+    from scipy import stats
+
+    from dyn.engine.counter import fill_normals
+
+    steps, batch, d = 2500, 20, 3
+    x = np.empty((steps, batch, d))
+    for t in range(steps):
+        fill_normals(x[t], 12, DATA, 0, t, batch)
+    z = x.reshape(-1, d)
+    assert np.abs(z.mean(0)).max() < 5 / np.sqrt(len(z))
+    assert np.abs(z.var(0) - 1).max() < 5 * np.sqrt(2 / len(z))
+    assert np.abs(np.corrcoef(z.T) - np.eye(d)).max() < 5 / np.sqrt(len(z))
+    assert abs(stats.skew(z.ravel())) < 0.03 and abs(stats.kurtosis(z.ravel())) < 0.06
+    assert stats.kstest(z.ravel(), "norm").pvalue > 1e-3

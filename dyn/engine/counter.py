@@ -130,19 +130,33 @@ def normal(seed, purpose, replica, step, sample, index):
     return z0 if index % 2 == 0 else z1
 
 
+@njit(cache=True)
+def fill_sample(row, seed, purpose, replica, step, sample, gaussian):
+    """row[:] = the coordinates of the named sample: normals, or uniforms if not ``gaussian`` (CPU kernels)."""
+    dim = row.shape[0]
+    for lane in range((dim + 1) // 2):
+        if gaussian:
+            a, b = normal_pair(seed, purpose, replica, step, sample, lane)
+        else:
+            a, b = uniform_pair(seed, purpose, replica, step, sample, lane)
+        row[2 * lane] = a
+        if 2 * lane + 1 < dim:
+            row[2 * lane + 1] = b
+
+
+@njit(cache=True)
+def fill_normals(out, seed, purpose, replica, step, n):
+    """out[j, :] = sample j of (seed, purpose, replica, step) for j < n: a step's inputs, drawn inside a CPU
+    kernel (the same numbers as :func:`normals`)."""
+    for j in range(n):
+        fill_sample(out[j], seed, purpose, replica, step, j, True)
+
+
 @njit(cache=True, parallel=True)
 def _fill(out, seed, purpose, replica, step, sample, gaussian):
     """out[i, :] = the coordinates of named sample i (flat name arrays); each row its own pure function."""
-    n, dim = out.shape
-    for i in prange(n):
-        for lane in range((dim + 1) // 2):
-            if gaussian:
-                a, b = normal_pair(seed[i], purpose[i], replica[i], step[i], sample[i], lane)
-            else:
-                a, b = uniform_pair(seed[i], purpose[i], replica[i], step[i], sample[i], lane)
-            out[i, 2 * lane] = a
-            if 2 * lane + 1 < dim:
-                out[i, 2 * lane + 1] = b
+    for i in prange(out.shape[0]):
+        fill_sample(out[i], seed[i], purpose[i], replica[i], step[i], sample[i], gaussian)
 
 
 def _draw(names, dim, gaussian):

@@ -128,6 +128,25 @@ def kept_frames(job, lo, hi, done):
             for r in range(len(done))]
 
 
+def launch_cuda(job, kernel, threads, states, consts, inputs, work, lo, hi, frame_steps, snaps, records):
+    """One launch of a flow's ``advance_cuda`` (``kernel``) over local frames lo:hi, ``threads`` a block, then
+    the block's records back to the host: ``records`` pairs a record name of ``job.rec`` with its device
+    array (replica, frame, ...) in ``snaps``; each replica keeps the frames it finished (:func:`kept_frames`),
+    and ``job.diverged_at`` is updated."""
+    from numba import cuda
+
+    diverged = cuda.to_device(job.diverged_at)
+    kernel[job.replicas, threads](states, consts, inputs, work, cuda.to_device(frame_steps), job.step_at(lo), snaps, 0,
+                                  diverged)
+    done = diverged.copy_to_host()
+    slot, keep = job.slot(lo), kept_frames(job, lo, hi, done)
+    for name, rec in records:
+        block = rec.copy_to_host()
+        for r, k in enumerate(keep):
+            job.rec[name][r, slot:slot + k] = block[r, :k]
+    job.diverged_at[:] = done
+
+
 def advance(kernels, replicas):
     """The kernel a job calls: ``kernels.advance``, or its serial twin for a single replica."""
     return kernels.advance if replicas > 1 else kernels.advance_serial

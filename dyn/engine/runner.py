@@ -72,6 +72,15 @@ class _Interrupt:
             signal.signal(sig, old)
 
 
+def _engine_variables(ds, job):
+    """What the engine owns in every run's Dataset: ``diverged_at`` (a flow's ``finish`` may have written it
+    with its own description of what stopped a replica)."""
+    if "diverged_at" not in ds:
+        many = "replica" in ds.dims
+        ds["diverged_at"] = (("replica",) if many else (), job.diverged_at.copy() if many else job.diverged_at[0])
+        ds["diverged_at"].attrs.update(description="first step whose loss was not finite, -1 if none", units="step")
+
+
 def run(job, *, progress=True, block_seconds=0.25, label="simulating"):
     """Run ``job`` to the end (or to Ctrl-C, or until every replica diverged); return its Dataset."""
     start = time.perf_counter()
@@ -103,6 +112,7 @@ def run(job, *, progress=True, block_seconds=0.25, label="simulating"):
         job.skip_measures()
         hit, interrupt.name = True, interrupt.name or "SIGINT"
         ds = job.finish(done, _status(job, done, hit))
+    _engine_variables(ds, job)
     ds.attrs["wall_time"] = round(time.perf_counter() - start, 4)
     ds.attrs["interrupted"] = int(hit)
     if hit:

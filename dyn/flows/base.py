@@ -24,6 +24,11 @@ def lazy(module, name):
     return call
 
 
+def snapshots_summary(ds):
+    """The CLI's line for a flow that writes none of its own: snapshots and the last step."""
+    return f"{ds.attrs.get('flow', 'run')}: {ds.sizes.get('time', 0)} snapshots to step {int(ds['step'][-1])}"
+
+
 @dataclass(frozen=True)
 class Flow:
     """A flow as the engine, the CLI, render and studies see it.
@@ -54,7 +59,7 @@ class Flow:
     # (options, arrays) -> {config field: value} the arrays imply (sphere: vectors and dim from init's shape),
     # used for the fields the caller left out
     infer: Callable | None = None
-    summary: Callable | None = None  # ds -> one line for the CLI
+    summary: Callable = snapshots_summary  # ds -> one line for the CLI
     # ds -> {name: DataArray} of per-replica scalars (dims: at most ``replica``), what studies keep
     metrics: Callable | None = None
     # metrics a study keeps only when its spec names them (costlier, or needing an optional package):

@@ -22,9 +22,10 @@ def provenance():
 
 def describe(ds, cfg, variables, status):
     """Attach descriptions and units (``variables``: name -> (description, units)) and run metadata."""
+    found = ds.variables  # the variables themselves: ds[name] would build a DataArray for each
     for name, (text, units) in variables.items():
-        if name in ds.variables:
-            ds[name].attrs.update(description=text, units=units)
+        if name in found:
+            found[name].attrs.update(description=text, units=units)
     ds.attrs.update(config=cfg.to_json(), device="cpu", status=status, schema_version=SCHEMA_VERSION, **provenance())
     return ds
 
@@ -37,25 +38,46 @@ REPLICA_COORDS = {
 }
 
 
+def _leading(dims, values, single):
+    """(dims, values) with time and replica moved first (views), replica dropped when ``single``."""
+    import numpy as np
+
+    lead = [d for d in ("time", "replica") if d in dims]
+    order = lead + [d for d in dims if d not in lead]
+    values = np.transpose(values, [dims.index(d) for d in order]) if order != list(dims) else values
+    if single and "replica" in order:
+        values = values[(slice(None),) * order.index("replica") + (0,)]
+        order.remove("replica")
+    return tuple(order), values
+
+
 def run_dataset(data, coords, cfg, variables, status, **attrs):
     """A run's Dataset from (replica, time, ...) records: ``replica``, ``seed`` and index coords added (every dim
     has a coordinate: ``dim``, ``sample``...), dims
     ordered (time, replica, ...), the replica dim dropped when the run has one, attrs and descriptions set.
-    """
+
+    Built in one ``xr.Dataset`` call from views of the records (arranged here, not by xarray's transpose,
+    assign_coords and squeeze, each of which copies the Dataset)."""
     import numpy as np
 
     from dyn.io.xarray_lazy import xarray
 
     xr = xarray()
 
+    single = cfg.replicas == 1
     replicas = np.arange(cfg.replicas)
-    coords = {**coords, "replica": ("replica", replicas), "seed": ("replica", cfg.seed + replicas)}
-    ds = xr.Dataset(data, coords).transpose("time", "replica", ...)
-    bare = [d for d in ds.dims if d not in ds.coords]  # every dim gets a coordinate (an index if nothing else)
-    ds = ds.assign_coords({d: np.arange(ds.sizes[d]) for d in bare})
+    coords = {**coords, **({} if single else {"replica": ("replica", replicas), "seed": ("replica", cfg.seed + replicas)})}
+
+    def arranged(entry):  # (dims, values, *attrs) with dims a name or a tuple of names
+        dims = (entry[0],) if isinstance(entry[0], str) else tuple(entry[0])
+        return (*_leading(dims, np.asarray(entry[1]), single), *entry[2:])
+
+    data = {k: arranged(v) for k, v in data.items()}
+    coords = {k: arranged(v) for k, v in coords.items()}
+    sizes = {d: n for dims, v, *_ in (*data.values(), *coords.values()) for d, n in zip(dims, np.shape(v))}
+    bare = [d for d in sizes if d not in coords and d != "replica"]  # every dim gets a coordinate (an index)
+    ds = xr.Dataset(data, {**coords, **{d: (d, np.arange(sizes[d])) for d in bare}})
     generic = {d: (f"index along {d}", "1") for d in bare}
-    if cfg.replicas == 1:
-        ds = ds.squeeze("replica", drop=True)
     ds.attrs.update(seed=cfg.seed, **attrs)
     return describe(ds, cfg, {**generic, **REPLICA_COORDS, **variables}, status)
 

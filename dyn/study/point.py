@@ -16,13 +16,9 @@ import os
 
 import numpy as np
 
-from dyn.errors import UsageError
+from dyn.study.keep import check_metric_names, trajectory_names
 
 LOG_ENV = "DYN_STUDY_LOG"
-
-
-class KeepError(UsageError):
-    """The spec's keep section names what the flow does not have: the whole study is wrong, not a point."""
 
 
 def log(event, region, path=None):
@@ -41,31 +37,9 @@ def _bare(arr, replicas):
     return arr if "replica" in arr.dims else arr.expand_dims(replica=replicas)
 
 
-def trajectory_names(ds, keep):
-    """The variables with a ``time`` dim that ``keep`` (True or a list) asks for."""
-    timed = [k for k, v in ds.data_vars.items() if "time" in v.dims]
-    if keep is True:
-        return timed
-    for name in keep:
-        if name not in timed:
-            raise KeepError(f"keep.trajectories: {name!r} is not a variable with a time dim of this flow; "
-                             f"it has: {', '.join(timed)}")
-    return list(keep)
-
-
 def clock_names(ds):
     """Non-index coordinates along ``time`` only (step, samples_seen...): kept beside trajectories."""
     return [k for k, v in ds.coords.items() if v.dims == ("time",) and k != "time"]
-
-
-def check_metric_names(flow, names, have):
-    """KeepError unless every name of ``names`` is in ``have`` or one of the flow's optional metrics."""
-    from dyn.flows import get_flow
-
-    known = list(have) + [n for n in get_flow(flow).optional_metrics if n not in have]
-    for name in names:
-        if name not in known:
-            raise KeepError(f"keep.metrics: flow {flow!r} has no metric {name!r}; it has: {', '.join(known)}")
 
 
 def flow_metrics(ds, flow, names):
@@ -114,52 +88,6 @@ def layout(result):
             attrs["description"] = attrs.get("description", name) + "; -2 where the run is not computed"
         out[name] = (list(extra), [result.sizes[d] for d in extra], attrs, v.dtype)
     return out
-
-
-def probe(flow, options):
-    """(job, Dataset of no step) of the run ``options`` with one replica: built, not run.
-
-    RunError when the flow's job cannot describe itself before running."""
-    from dyn.errors import DynError, RunError
-    from dyn.flows import get_flow
-
-    spec = get_flow(flow)
-    cfg = spec.config.from_kwargs(**{**options, "replicas": 1})
-    try:
-        job = spec.prepare(cfg)
-        return job, job.finish(0, "probe")
-    except DynError:
-        raise
-    except Exception as err:
-        raise RunError(f"cannot tell what a {flow} run records without running it ({type(err).__name__}: {err})") \
-            from None
-
-
-def check_keep(flow, options, metrics, trajectories):
-    """KeepError when ``metrics`` (a list) or ``trajectories`` (a list) name what the run ``options``
-    does not have: the flow's metrics of a probe run (built, not run) and its variables with a time dim."""
-    from dyn.flows import get_flow
-
-    _, ds0 = probe(flow, options)
-    if metrics != "all":
-        check_metric_names(flow, metrics, get_flow(flow).metrics(ds0) if get_flow(flow).metrics else {})
-    if trajectories and trajectories is not True:
-        trajectory_names(ds0, trajectories)
-
-
-def signature(flow, options, keep):
-    """Sizes of the dims the kept trajectories have, for the run ``options`` (built, not run)."""
-    from dyn.errors import RunError
-
-    try:
-        job, ds0 = probe(flow, options)
-    except RunError as err:
-        raise RunError(f"{err}; keep metrics only") from None
-    sizes = {}
-    for name in trajectory_names(ds0, keep):
-        sizes.update({d: ds0.sizes[d] for d in ds0[name].dims if d != "replica"})
-    sizes["time"] = ds0.sizes["time"] + job.frames
-    return sizes
 
 
 def run_task(task):

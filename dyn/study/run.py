@@ -31,7 +31,8 @@ from dyn.study import cluster as cl
 from dyn.study import store as st
 from dyn.study import verify
 from dyn.study.lock import StoreLock
-from dyn.study.point import LOG_ENV, KeepError, layout, log, run_task, signature
+from dyn.study.keep import KeepError, signature
+from dyn.study.point import LOG_ENV, layout, log, run_task
 from dyn.study.spec import Spec, load_spec
 
 DRIVER_TASKS = 2  # the first and the last pending task run in the driver: they compile every kernel
@@ -360,7 +361,8 @@ class Study:
             region_of = {f.key: t["region"] for f, t in zip(futures, tasks)}
             done_cells = self._cells_done()
             with Progress(self.out.runs, f"study {self.spec.name}", enabled=self.progress) as bar:
-                for future in as_completed(futures):
+                # the given client need not be the default one: as_completed follows its loop
+                for future in as_completed(futures, loop=client.loop):
                     region = region_of[future.key]
                     try:  # waits if the result was lost with its worker and is being recomputed
                         result = future.result()

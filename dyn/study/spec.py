@@ -290,9 +290,43 @@ def _keep_traj(data):
     return traj
 
 
-def _figures(data, sweep):
-    from dyn.study.plot import check_figure
+FIGURE_KINDS = ("heatmap", "bands")
+FIGURE_STATS = ("median", "mean", "min", "max")  # or a quantile in [0, 1]
+FIGURE_KEYS = {"kind", "metric", "x", "y", "hue", "stat", "over", "select", "log", "quantiles", "title"}
 
+
+def check_figure(fig, swept):
+    """Validate one [[figure]] table against the swept parameter names; return it normalised."""
+    unknown = sorted(set(fig) - FIGURE_KEYS)
+    if unknown:
+        raise UsageError(f"figure: unknown entry {unknown[0]!r}; it takes: {', '.join(sorted(FIGURE_KEYS))}")
+    kind = fig.get("kind")
+    if kind not in FIGURE_KINDS:
+        raise UsageError(f"figure.kind must be one of {', '.join(FIGURE_KINDS)}; got {kind!r}")
+    if not isinstance(fig.get("metric"), str):
+        raise UsageError("figure.metric must name a metric, e.g. \"final_loss_test\"")
+    dims = swept + ["seed"]
+    roles = ["x", "y"] if kind == "heatmap" else ["x"] + (["hue"] if "hue" in fig else [])
+    for role in roles:
+        if fig.get(role) not in swept:
+            raise UsageError(f"figure.{role} must be a swept parameter ({', '.join(swept) or 'none'}); "
+                             f"got {fig.get(role)!r}")
+    over = fig.get("over", ["seed"])
+    select = fig.get("select", {})
+    if not isinstance(over, list) or any(d not in dims for d in over):
+        raise UsageError(f"figure.over must list dims among {', '.join(dims)}; got {over!r}")
+    if not isinstance(select, dict) or any(d not in swept for d in select):
+        raise UsageError(f"figure.select must fix swept parameters; got {select!r}")
+    stat = fig.get("stat", "median")
+    if not (stat in FIGURE_STATS or (isinstance(stat, float) and 0 <= stat <= 1)):
+        raise UsageError(f"figure.stat must be one of {', '.join(FIGURE_STATS)} or a quantile in [0, 1]; got {stat!r}")
+    q = fig.get("quantiles", [0.1, 0.25, 0.75, 0.9])
+    if not (isinstance(q, list) and len(q) % 2 == 0 and all(isinstance(v, (int, float)) and 0 <= v <= 1 for v in q)):
+        raise UsageError(f"figure.quantiles must be an even number of values in [0, 1]; got {q!r}")
+    return {**fig, "over": over, "select": select, "stat": stat, "quantiles": sorted(q), "log": bool(fig.get("log", True))}
+
+
+def _figures(data, sweep):
     figures = data.get("figure", [])
     if isinstance(figures, dict):
         figures = [figures]
@@ -306,7 +340,7 @@ def _check_keep(spec):
     built but not run (a flow whose job cannot describe itself leaves the check to the first task)."""
     if spec.metrics == "all" and not isinstance(spec.trajectories, list):
         return
-    from dyn.study.point import KeepError, check_keep
+    from dyn.study.keep import KeepError, check_keep
 
     first = (0,) * len(spec.sweep)
     try:

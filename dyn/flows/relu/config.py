@@ -95,6 +95,9 @@ class ReluConfig(Config):
         choice("device", self.device, DEVICES)
         if self.rng == "notebook":
             self._check_notebook()
+        if self.rng == "counter" and self.seed + self.replicas - 1 > 0xFFFFFFFF:
+            raise UsageError(f"rng 'counter' keys its streams by seed + replica, a 32-bit word: seed + replicas - 1 "
+                             f"must be at most {0xFFFFFFFF:,}, got {self.seed + self.replicas - 1:,}")
 
     def _check_training(self):
         choice("train", self.train, TRAINS)

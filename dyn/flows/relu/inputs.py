@@ -1,7 +1,8 @@
 """Where the samples come from: fresh draws, the notebook's RandomState, a user's array, a training set.
 
 Every source answers ``block(frames, plan)`` with an array (R or 1, n, d) holding the samples of
-those frames in the order the kernel consumes them. Drawing happens here, outside the kernels.
+those frames in the order the kernel consumes them. Drawing happens here, outside the kernels, except for
+:class:`CounterSamples` on the CPU, whose numbers the kernel draws itself (the same, bit for bit).
 """
 
 from __future__ import annotations
@@ -15,18 +16,21 @@ from dyn.flows.relu.state import Neurons
 
 
 class FreshSamples:
-    """x ~ N(0, I_d) from the stream (seed + r, DATA, frame): one stream per replica and frame."""
+    """x ~ N(0, I_d) from the stream (seed + r, DATA, frame): one stream per replica and frame, seeded by
+    :class:`dyn.engine.seeding.FrameStreams` (numpy's numbers bit for bit, without a SeedSequence each)."""
 
     def __init__(self, cfg):
         self.cfg = cfg
 
     def block(self, frames, plan):
+        from dyn.engine.seeding import FrameStreams
+
         cfg = self.cfg
         x = np.empty((cfg.replicas, plan.fresh, cfg.dim))
         bounds = np.concatenate([[0], np.cumsum(np.add.reduceat(plan.sizes, np.cumsum(plan.frame_steps) - plan.frame_steps))])
         for r in range(cfg.replicas):
-            for k, i in enumerate(frames):
-                stream(cfg.seed + r, DATA, i).standard_normal(out=x[r, bounds[k]:bounds[k + 1]])
+            for k, gen in enumerate(FrameStreams(cfg.seed + r, DATA).each(frames)):
+                gen.standard_normal(out=x[r, bounds[k]:bounds[k + 1]])
         return x
 
 
@@ -40,7 +44,7 @@ class CounterSamples:
 
     def block(self, frames, plan):
         from dyn.engine.counter import normals
-        from dyn.flows.relu.job import frame_clocks
+        from dyn.flows.relu.schedule import frame_clocks
 
         cfg = self.cfg
         first = int(frame_clocks(cfg, range(frames.start))[0].sum()) if frames.start else 0

@@ -8,28 +8,11 @@ from dyn.engine import loop
 from dyn.engine.device import resolve_device
 from dyn.engine.steps import Job, check_memory
 from dyn.errors import UsageError
-from dyn.flows.relu import kernels
-from dyn.flows.relu.config import ReluConfig, seed_frame_samples
+from dyn.flows.relu import kernels, wide
 from dyn.flows.relu.inputs import CounterSamples, FreshSamples, GivenSamples, NotebookDraws, TrainingSet
 from dyn.flows.relu.record import to_dataset
-from dyn.flows.relu.schedule import plan
+from dyn.flows.relu.schedule import frame_clocks, plan
 from dyn.flows.relu.state import Neurons, as_neurons, draw_students, draw_teacher
-
-
-def frame_clocks(cfg, frames):
-    """Steps and samples of each global frame in ``frames`` (vectorised: no per-frame arrays)."""
-    i = np.asarray(frames, dtype=np.int64)
-    if cfg.train_size is not None:
-        steps = np.full(i.shape, cfg.steps_per_frame, np.int64)
-        return steps, steps * cfg.train_size
-    if cfg.schedule == "constant":
-        steps = np.full(i.shape, cfg.steps_per_frame, np.int64)
-        return steps, steps * cfg.batch
-    n = np.array([seed_frame_samples(k) for k in range(i.max() + 1)], np.int64)[i] if len(i) else i
-    if cfg.rng == "notebook":
-        twice = np.where(i == 0, 2, 1)
-        return (n // cfg.batch) * twice, n * twice
-    return -(-n // cfg.batch), n
 
 
 def check_size(cfg, times):
@@ -60,6 +43,8 @@ class ReluJob(Job):
         self.scale = float(cfg.width if cfg.scaling == "mean-field" else 1.0)
         self.device = resolve_device(cfg.device)
         self.gpu = GpuRun(self) if self.device == "cuda" else None
+        # rng="counter" on the CPU: the kernel draws each step's samples itself (no input arrays)
+        self.draws_inside = isinstance(source, CounterSamples) and self.gpu is None
         self.measures = True
 
     def skip_measures(self):
@@ -71,20 +56,32 @@ class ReluJob(Job):
         return steps, {"samples_seen": samples}
 
     def inputs(self, lo, hi):
-        """The plan and samples of local frames lo:hi (drawn here, outside the kernel)."""
+        """The plan and samples of local frames lo:hi (drawn here, outside the kernel; rng="counter" on the CPU:
+        none, the kernel draws them)."""
         frames = range(self.frame0 + lo, self.frame0 + hi)
         p = plan(self.cfg, frames)
+        if self.draws_inside:
+            return p, np.empty((1, 0, self.cfg.dim))
         return p, np.ascontiguousarray(self.source.block(frames, p), dtype=np.float64)
 
     def advance(self, lo, hi, inputs):
         p, x = inputs
         if self.gpu is not None:
             return self.gpu.advance(lo, hi, p, x)
-        t, rec = self.teacher, self.rec
-        loop.advance(kernels, self.replicas)(
-            kernels.State(self.a, self.wt, self.b), self.consts(), kernels.Inputs(x, p.starts, p.sizes),
-            p.frame_steps, self.step_at(lo), kernels.Snaps(rec["a"], rec["w"], rec["b"], rec["loss_train"]),
+        rec, step0 = self.rec, self.step_at(lo)
+        inputs = kernels.Inputs(x, p.starts, p.sizes, self.cfg.seed if self.draws_inside else -1, step0)
+        self.kernel()(
+            kernels.State(self.a, self.wt, self.b), self.consts(), inputs,
+            p.frame_steps, step0, kernels.Snaps(rec["a"], rec["w"], rec["b"], rec["loss_train"]),
             self.slot(lo), self.diverged_at)
+
+    def kernel(self):
+        """The CPU kernel: step-blocked tiles (:mod:`dyn.flows.relu.wide`) from ``wide.WIDE_FROM`` neurons, the
+        per-sample step below (whose numbers every narrower run keeps, and which draws rng="counter"'s samples
+        inside itself)."""
+        if self.cfg.width >= wide.WIDE_FROM and not self.draws_inside:
+            return wide.advance
+        return loop.advance(kernels, self.replicas)
 
     def consts(self):
         t = self.teacher
@@ -118,18 +115,9 @@ class GpuRun:
         job, cuda = self.job, self.cuda
         cfg, F = job.cfg, hi - lo
         snaps = self.gpu.block_snaps(cfg.replicas, F, cfg.width, cfg.dim)
-        diverged = cuda.to_device(job.diverged_at)
         inputs = kernels.Inputs(cuda.to_device(x), cuda.to_device(p.starts), cuda.to_device(p.sizes))
-        self.gpu.advance_cuda[cfg.replicas, self.threads](self.state, self.consts, inputs, self.work,
-                                                         cuda.to_device(p.frame_steps), job.step_at(lo), snaps, 0,
-                                                         diverged)
-        slot, done = job.slot(lo), diverged.copy_to_host()
-        keep = loop.kept_frames(job, lo, hi, done)
-        for name, rec in zip(("a", "w", "b", "loss_train"), snaps):
-            block = rec.copy_to_host()
-            for r, k in enumerate(keep):
-                job.rec[name][r, slot:slot + k] = block[r, :k]
-        job.diverged_at[:] = done
+        loop.launch_cuda(job, self.gpu.advance_cuda, self.threads, self.state, self.consts, inputs, self.work, lo, hi,
+                         p.frame_steps, snaps, zip(("a", "w", "b", "loss_train"), snaps))
 
 
 def _inputs_array(inputs, cfg):

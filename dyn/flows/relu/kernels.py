@@ -15,7 +15,9 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+from dyn.engine.counter import fill_normals
 from dyn.engine.loop import define_frame_loop
+from dyn.engine.streams import DATA
 
 
 @njit(cache=True)
@@ -72,11 +74,17 @@ class Consts(NamedTuple):
 
 
 class Inputs(NamedTuple):
-    """A block's samples ``x`` (replica or 1, n, d); step s uses rows starts[s] : starts[s] + sizes[s]."""
+    """A block's samples ``x`` (replica or 1, n, d); step s uses rows starts[s] : starts[s] + sizes[s].
+
+    With ``seed >= 0`` (rng="counter" on the CPU) ``x`` is empty and the kernel draws step s's samples itself,
+    sample j of replica r being ``normals(seed + r, DATA, 0, step0 + s, j, d)`` (:mod:`dyn.engine.counter`):
+    a replica's inputs never go through memory."""
 
     x: np.ndarray
     starts: np.ndarray
     sizes: np.ndarray
+    seed: int = -1
+    step0: int = 0
 
 
 class Snaps(NamedTuple):
@@ -93,28 +101,40 @@ class Work(NamedTuple):
     ga: np.ndarray
     gb: np.ndarray
     gw: np.ndarray
+    x: np.ndarray = None  # (batch, d): a step's samples drawn in the kernel (Inputs.seed >= 0)
 
 
 @njit(cache=True)
 def replica(states, inputs, snaps, r):
     x = inputs.x[r] if inputs.x.shape[0] > 1 else inputs.x[0]
-    return (State(states.a[r], states.wt[r], states.b[r]), Inputs(x, inputs.starts, inputs.sizes),
+    seed = inputs.seed + r if inputs.seed >= 0 else inputs.seed
+    return (State(states.a[r], states.wt[r], states.b[r]), Inputs(x, inputs.starts, inputs.sizes, seed, inputs.step0),
             Snaps(snaps.a[r], snaps.w[r], snaps.b[r], snaps.loss[r]))
 
 
 @njit(cache=True)
 def scratch(state, consts, inputs):
-    m = state.a.shape[0]
-    return Work(np.empty(m), np.empty(m), np.empty(m), np.empty((state.wt.shape[0], m)))
+    m, d = state.a.shape[0], state.wt.shape[0]
+    drawn = inputs.sizes.max() if inputs.seed >= 0 and inputs.sizes.shape[0] else 0
+    return Work(np.empty(m), np.empty(m), np.empty(m), np.empty((d, m)), np.empty((drawn, d)))
+
+
+@njit(cache=True)
+def samples(inputs, work, s):
+    """Step s's samples: rows i0 : i0 + sizes[s] of the array returned, (x, i0); drawn into the work array
+    here when the inputs carry a counter seed."""
+    if inputs.seed < 0:
+        return inputs.x, inputs.starts[s]
+    fill_normals(work.x, inputs.seed, DATA, 0, inputs.step0 + s, inputs.sizes[s])
+    return work.x, 0
 
 
 @njit(cache=True, error_model="numpy")
 def step(state, consts, inputs, work, s):
     """One minibatch step: the batch's mean gradient, then the update; returns the batch's mean loss."""
     a, wt, b = state
-    z, ga, gb, gw = work
+    z, ga, gb, gw = work.z, work.ga, work.gb, work.gw
     ta, tw, tb, lr, train_a, bias = consts
-    x = inputs.x
     m = a.shape[0]
     d = wt.shape[0]
     inv_m = 1.0 / m
@@ -123,7 +143,8 @@ def step(state, consts, inputs, work, s):
     gw[:, :] = 0.0
     loss = 0.0
     n = inputs.sizes[s]
-    for i in range(inputs.starts[s], inputs.starts[s] + n):
+    x, i0 = samples(inputs, work, s)
+    for i in range(i0, i0 + n):
         xi = x[i]
         for k in range(m):
             z[k] = b[k]

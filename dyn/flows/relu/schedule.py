@@ -14,6 +14,22 @@ import numpy as np
 from dyn.flows.relu.config import seed_frame_samples
 
 
+def frame_clocks(cfg, frames):
+    """Steps and samples of each global frame in ``frames`` (vectorised: no per-frame arrays)."""
+    i = np.asarray(frames, dtype=np.int64)
+    if cfg.train_size is not None:
+        steps = np.full(i.shape, cfg.steps_per_frame, np.int64)
+        return steps, steps * cfg.train_size
+    if cfg.schedule == "constant":
+        steps = np.full(i.shape, cfg.steps_per_frame, np.int64)
+        return steps, steps * cfg.batch
+    n = np.array([seed_frame_samples(k) for k in range(i.max() + 1)], np.int64)[i] if len(i) else i
+    if cfg.rng == "notebook":
+        twice = np.where(i == 0, 2, 1)
+        return (n // cfg.batch) * twice, n * twice
+    return -(-n // cfg.batch), n
+
+
 def frame_batches(cfg, i):
     """Batch sizes of frame ``i`` (global index) for online SGD on fresh or injected samples."""
     if cfg.schedule == "constant":

@@ -3,7 +3,8 @@
 One CUDA block a replica, its threads over the vectors (vector j on thread j mod T). A pair force is
 computed on each side of the pair: the thread of vector i loops over every other vector j in the CPU's
 order and adds only into g[i] (a scatter into g[j] would race), so it computes each pair twice and each
-vector's gradient holds the CPU's terms in the CPU's order. The seed's backward first projects the data
+vector's gradient holds the CPU's terms in the CPU's order (below 32 vectors: above, the CPU sums
+them in SIMD lanes). The seed's backward first projects the data
 points (threads over point x coordinate), then goes back to the vectors. The loss is each thread's share,
 summed in shared memory in thread order by thread 0, so a run is reproducible; it differs from the CPU's
 only by rounding (the CPU's dot products are reassociated into SIMD lanes, these are sequential).
@@ -18,7 +19,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import cuda
 
-from dyn.engine.loop import define_cuda_frame_loop, kept_frames
+from dyn.engine.loop import define_cuda_frame_loop, launch_cuda
 from dyn.flows.sphere import kernels as cpu
 from dyn.flows.sphere.kernels import (ANGULAR, BEFORE, EXPONENTIAL, RIESZ, SEED, angular_term, great_circle,
                                       heavy_ball, riesz_pair, riesz_pair_slope, seed_term, tangent)
@@ -275,19 +276,10 @@ class GpuRun:
         F, n, step0 = hi - lo, int(frame_steps.sum()), job.step_at(lo)
         loss = cuda.to_device(np.full((R, n), np.nan))
         snaps = cpu.Snaps(cuda.device_array((R, F, M, d)), cuda.device_array((R, F, M)))
-        diverged = cuda.to_device(job.diverged_at)
-        advance_cuda[R, self.threads](self.state, consts, cpu.Inputs(self.x, loss, 0), self.work,
-                                      cuda.to_device(frame_steps), step0, snaps, 0, diverged)
-        done = diverged.copy_to_host()
-        slot = job.slot(lo)
-        keep = kept_frames(job, lo, hi, done)
-        for name, rec in (("w", snaps.w), ("norm_before", snaps.norm)):
-            block = rec.copy_to_host()
-            for r, kf in enumerate(keep):
-                job.rec[name][r, slot:slot + kf] = block[r, :kf]
+        launch_cuda(job, advance_cuda, self.threads, self.state, consts, cpu.Inputs(self.x, loss, 0), self.work, lo, hi,
+                    frame_steps, snaps, (("w", snaps.w), ("norm_before", snaps.norm)))
         i0 = step0 - job.step_at(0)
         job.loss_iter[:, i0:i0 + n] = loss.copy_to_host()
-        job.diverged_at[:] = done
 
     def fetch(self):
         """Copy the vectors and the optimiser buffers back into the job's arrays."""

@@ -58,8 +58,9 @@ class SphereJob(StepJob):
     def advance(self, lo, hi, frame_steps):
         cfg = self.cfg
         step0 = self.step_at(lo)
+        split = self.replicas == 1 and self.obj != kernels.ANGULAR and cfg.vectors >= kernels.SPLIT_VECTORS
         consts = kernels.Consts(self.obj, self.op, cfg.k, cfg.s, self.grad, self.rule, cfg.accumulate, cfg.lr,
-                                cfg.momentum)
+                                cfg.momentum, split)
         if self.gpu is not None:
             return self.gpu.advance(lo, hi, frame_steps, consts)
         loop.advance(kernels, self.replicas)(
