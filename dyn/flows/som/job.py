@@ -159,19 +159,10 @@ class GpuRun:
         job, cuda = self.job, self.cuda
         R, F, (K, D) = job.replicas, hi - lo, job.rec["w"].shape[2:]
         snaps = Snaps(cuda.device_array((R, F, K, D)), cuda.device_array((R, F)))
-        diverged = cuda.to_device(job.diverged_at)
         order = order if order.size else np.zeros((1, 1), np.int64)  # the batch rule's (none): a placeholder
-        step0 = job.step_at(lo)
-        inputs = Inputs(self.x, cuda.to_device(order), step0)
-        self.gpu.advance_cuda[R, self.threads](self.state, self.consts, inputs, self.work,
-                                               cuda.to_device(job.block_steps(lo, hi)), step0, snaps, 0, diverged)
-        slot, done = job.slot(lo), diverged.copy_to_host()
-        keep = loop.kept_frames(job, lo, hi, done)
-        for name, rec in (("w", snaps.w), ("loss_train", snaps.loss)):
-            block = rec.copy_to_host()
-            for r, k in enumerate(keep):
-                job.rec[name][r, slot:slot + k] = block[r, :k]
-        job.diverged_at[:] = done
+        inputs = Inputs(self.x, cuda.to_device(order), job.step_at(lo))
+        loop.launch_cuda(job, self.gpu.advance_cuda, self.threads, self.state, self.consts, inputs, self.work, lo, hi,
+                         job.block_steps(lo, hi), snaps, (("w", snaps.w), ("loss_train", snaps.loss)))
 
 
 def device_of(cfg):
