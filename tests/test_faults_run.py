@@ -133,13 +133,13 @@ def test_a_signal_during_the_test_loss_keeps_every_frame(tmp_path, sig):
 
 DURING_WRITE = """
 import os, signal
-import xarray as xr
-_to_netcdf = xr.Dataset.to_netcdf
-def to_netcdf(self, *args, **kwargs):
+import dyn.io.netcdf as netcdf
+_netcdf_bytes = netcdf.netcdf_bytes  # the in-memory write dyn.save uses for a run of this size
+def netcdf_bytes(*args, **kwargs):
     for _ in range({times}):
         os.kill(os.getpid(), signal.SIGTERM)
-    return _to_netcdf(self, *args, **kwargs)
-xr.Dataset.to_netcdf = to_netcdf
+    return _netcdf_bytes(*args, **kwargs)
+netcdf.netcdf_bytes = netcdf_bytes
 """
 
 
