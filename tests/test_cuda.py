@@ -50,6 +50,22 @@ def test_cpu_paths_never_import_numba_cuda():
     assert proc.stdout.strip() == "[]"
 
 
+def test_auto_on_a_machine_without_a_driver_imports_no_numba_cuda():
+    """numba-cuda's import costs ~1 s: where no driver can be there, "auto" decides without it."""
+    code = ("import sys; from dyn.engine import device; "
+            "device.driver_present = lambda: False; assert device.resolve_device('auto') == 'cpu'; "
+            "print(sorted(m for m in sys.modules if m.startswith(('numba_cuda', 'numba.cuda'))))")
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
+
+
+def test_the_simulator_counts_as_a_driver(monkeypatch):
+    monkeypatch.setenv("NUMBA_ENABLE_CUDASIM", "1")
+    assert device.driver_present()
+
+
 def test_resolve_device_follows_availability():
     assert device.resolve_device("cpu") == "cpu"
     available = device.cuda_available()

@@ -36,9 +36,23 @@ def cuda_installed():
     return importlib.util.find_spec("numba_cuda") is not None
 
 
+def driver_present():
+    """Whether a CUDA driver could be there, asked without importing numba-cuda (~1 s): the simulator is on
+    (``NUMBA_ENABLE_CUDASIM``), numba is pointed at a driver (``NUMBA_CUDA_DRIVER``), the NVIDIA kernel
+    module is loaded (``/proc/driver/nvidia``, Linux), or the loader finds ``libcuda``."""
+    import ctypes.util
+    import os
+
+    if os.environ.get("NUMBA_ENABLE_CUDASIM", "0") not in ("", "0") or os.environ.get("NUMBA_CUDA_DRIVER"):
+        return True
+    return os.path.exists("/proc/driver/nvidia") or ctypes.util.find_library("cuda") is not None
+
+
 def cuda_available():
-    """True when numba-cuda is installed and ``numba.cuda.is_available()`` (a GPU, or the simulator)."""
-    if not cuda_installed():
+    """True when numba-cuda is installed and ``numba.cuda.is_available()`` (a GPU, or the simulator). Where no
+    driver can be there (:func:`driver_present`) it is False without importing numba-cuda, so that
+    ``device="auto"`` costs a CPU-only machine nothing even with the ``[cuda]`` extra installed."""
+    if not cuda_installed() or not driver_present():
         return False
     from numba import cuda
 
