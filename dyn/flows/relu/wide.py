@@ -33,7 +33,7 @@ from dyn.flows.relu.kernels import drelu, relu, replica, teacher_output
 
 TILE = 256  # neurons a tile: weights and gradient buffers of a tile take ~20 KB of L1 at d = 2
 WIDE_FROM = 256  # widths from which ReluJob uses this kernel (measured: studies/benchmarks/relu_wide.py)
-THREADS_FROM = 16384  # widths from which a student's tiles are split across idle cores (see split_tiles)
+THREADS_FROM = 4096  # widths from which (measured on a quiet machine: split 1.2x faster at m = 1e3, 1.7x at 1e4) a student's tiles are split across idle cores (see split_tiles)
 
 
 class Scratch(NamedTuple):
