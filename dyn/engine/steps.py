@@ -221,3 +221,17 @@ def resume_start(ds):
         if coord.dims == ("time",) and name != "time":
             start[name] = int(coord[-1])
     return start
+
+
+def replicas_first(da, *dims):
+    """The values of ``da`` (a DataArray of a run being continued) as (replica, *dims), with a replica axis of 1
+    where it has none (a single run, or data every replica shares)."""
+    if "replica" in da.dims:
+        return da.transpose("replica", *dims).values
+    return da.transpose(*dims).values[None]
+
+
+def buffer(given, shape):
+    """An optimiser buffer of ``shape``: zeros, or (a copy of) the one a continued run ended with."""
+    return np.zeros(shape) if given is None else np.ascontiguousarray(given, dtype=np.float64).reshape(shape).copy()
+

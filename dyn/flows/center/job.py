@@ -7,7 +7,7 @@ import contextlib
 import numpy as np
 
 from dyn.engine import loop
-from dyn.engine.steps import MAX_SNAPSHOTS, StepJob, frame_steps
+from dyn.engine.steps import MAX_SNAPSHOTS, StepJob, buffer, frame_steps, replicas_first
 from dyn.errors import UsageError
 from dyn.flows.center import kernels
 from dyn.flows.center.data import (Order, as_labels, as_samples, csr, fingerprint, initial_state, load,
@@ -112,11 +112,6 @@ def one_blas_thread():
     return contextlib.nullcontext() if _BLAS[0] is None else _BLAS[0].limit(limits=1, user_api="blas")
 
 
-def buffer(given, shape):
-    """An optimiser buffer: zeros, or the one a continued run ended with."""
-    return np.zeros(shape) if given is None else np.ascontiguousarray(given, dtype=np.float64).reshape(shape).copy()
-
-
 def prepare(cfg, *, init=None, data=None, labels=None, probe=None, probe_labels=None, start=None):
     """The job of config ``cfg``: the data loaded and split (the probe held out unless given), the network
     drawn (or ``init``) once the run is known to fit in memory; ``start`` continues a run (:func:`resume`)."""
@@ -134,13 +129,6 @@ def prepare(cfg, *, init=None, data=None, labels=None, probe=None, probe_labels=
         p, py = x[p_index], y[p_index]
     return CenterJob(cfg, np.ascontiguousarray(x[train]), np.ascontiguousarray(y[train]), np.ascontiguousarray(p),
                      py, p_index, K, init, data_name="arrays" if cfg.data == "array" else cfg.data, start=start)
-
-
-def replicas_first(da, *dims):
-    """The values of ``da`` as (replica, *dims), with a replica axis of 1 when it has none."""
-    if "replica" in da.dims:
-        return da.transpose("replica", *dims).values
-    return da.transpose(*dims).values[None]
 
 
 def resume(ds, cfg, start):

@@ -9,7 +9,7 @@ import numpy as np
 
 from dyn.engine import loop
 from dyn.engine.device import resolve_device
-from dyn.engine.steps import StepJob, check_memory, log_marks, snapshot_count
+from dyn.engine.steps import StepJob, check_memory, log_marks, replicas_first, snapshot_count
 from dyn.errors import RunError, UsageError
 from dyn.flows.som.config import DECAY_CODES, MAX_MEASURED, NEIGHBOURHOOD_CODES
 from dyn.flows.som.data import Order, data_of, initial_weights
@@ -199,13 +199,6 @@ def prepare(cfg, *, init=None, data=None, start=None):
     cfg._set(data="array" if data is not None and start is None else cfg.data, n=len(x), dim=x.shape[1])
     w0 = initial_weights(cfg, x, init)
     return SomJob(cfg, x, w0, start=start, device=device)
-
-
-def replicas_first(da, *dims):
-    """The values of ``da`` as (replica, *dims), with a replica dim of 1 where it has none."""
-    if "replica" not in da.dims:
-        da = da.expand_dims("replica")
-    return da.transpose("replica", *dims).values
 
 
 def resume(ds, cfg, start):

@@ -17,7 +17,7 @@ from numba import njit
 
 from dyn.engine.loop import define_frame_loop
 from dyn.flows.som.neighbourhood import neighbour_row, neighbour_tables, spread
-from dyn.flows.som.units import Inputs, Snaps, State, moved, rates, same_norm, sq_diff
+from dyn.flows.som.units import moved, rates, replica, same_norm, sq_diff  # noqa: F401 (replica: the frame loop's)
 
 
 class Work(NamedTuple):
@@ -31,13 +31,6 @@ class Work(NamedTuple):
     H: np.ndarray
     tmp: np.ndarray
     table_sigma: np.ndarray  # (1,): sigma of the Heskes tables FA, FB, H (NaN: none built yet)
-
-
-@njit(cache=True)
-def replica(states, inputs, snaps, r):
-    order = inputs.order[r] if inputs.order.shape[0] > 1 else inputs.order[0]
-    return (State(states.w[r], states.buf[r]), Inputs(inputs.x, order, inputs.step0),
-            Snaps(snaps.w[r], snaps.loss[r]))
 
 
 @njit(cache=True)

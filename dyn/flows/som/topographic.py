@@ -16,7 +16,7 @@ from numba import njit
 
 from dyn.engine.loop import define_frame_loop
 from dyn.flows.som.neighbourhood import neighbour_tables, spread
-from dyn.flows.som.units import NORM_EPS, Inputs, Snaps, State, expanded_sq, rates
+from dyn.flows.som.units import NORM_EPS, expanded_sq, rates, replica  # noqa: F401 (replica: the frame loop's)
 
 
 class Work(NamedTuple):
@@ -38,13 +38,6 @@ class Work(NamedTuple):
     FB: np.ndarray
     H: np.ndarray
     table_sigma: np.ndarray  # (1,): sigma of the tables FA, FB, H (-1: none built yet)
-
-
-@njit(cache=True)
-def replica(states, inputs, snaps, r):
-    order = inputs.order[r] if inputs.order.shape[0] > 1 else inputs.order[0]
-    return (State(states.w[r], states.buf[r]), Inputs(inputs.x, order, inputs.step0),
-            Snaps(snaps.w[r], snaps.loss[r]))
 
 
 @njit(cache=True)

@@ -71,6 +71,15 @@ class Snaps(NamedTuple):
 
 
 @njit(cache=True)
+def replica(states, inputs, snaps, r):
+    """Replica ``r``'s views for the frame loop of the rules that walk a sample order (online, heskes,
+    topographic): its order, or the one every replica shares."""
+    order = inputs.order[r] if inputs.order.shape[0] > 1 else inputs.order[0]
+    return (State(states.w[r], states.buf[r]), Inputs(inputs.x, order, inputs.step0),
+            Snaps(snaps.w[r], snaps.loss[r]))
+
+
+@njit(cache=True)
 def rates(lr_code, lr0, sigma_code, sigma0, t, T):
     """(lr, sigma) at global step ``t`` of schedules over ``T`` steps."""
     return decay(lr_code, lr0, t, T), decay(sigma_code, sigma0, t, T)

@@ -6,7 +6,7 @@ import numpy as np
 
 from dyn.engine import loop
 from dyn.engine.device import resolve_device
-from dyn.engine.steps import StepJob, snapshot_count
+from dyn.engine.steps import StepJob, buffer, replicas_first, snapshot_count
 from dyn.errors import UsageError
 from dyn.flows.sphere import kernels
 from dyn.flows.sphere.config import SphereConfig
@@ -79,11 +79,6 @@ class SphereJob(StepJob):
         return ds
 
 
-def buffer(given, shape):
-    """An optimiser buffer: zeros, or the one a continued run ended with."""
-    return np.zeros(shape) if given is None else np.ascontiguousarray(given, dtype=np.float64).reshape(shape).copy()
-
-
 def prepare(cfg, *, init=None, data=None, start=None):
     """The job of config ``cfg``; ``start`` continues a run (see :func:`resume`). Nothing is drawn before
     the job has checked that the run fits in memory."""
@@ -96,11 +91,6 @@ def prepare(cfg, *, init=None, data=None, start=None):
     x = None if data is None else \
         as_points(data, cfg.samples, cfg.dim, "data", cfg.replicas, "(sample, dim): set samples and dim to match")
     return SphereJob(cfg, w, x, start=start)
-
-
-def replicas_first(da, *dims):
-    """The values of ``da`` as (replica, *dims), or (*dims) when it has no replica dim."""
-    return da.transpose(*(("replica",) if "replica" in da.dims else ()), *dims).values
 
 
 def resume(ds, cfg, start):
