@@ -96,6 +96,12 @@ def device_option():
     return option("auto", "auto, cpu or cuda.")
 
 
+def dtype_option():
+    """``dtype``, the same in every flow that offers float32 (:mod:`dyn.engine.precision`)."""
+    return option("float64", "float64, or float32 (float32 arithmetic and records: for speed on consumer GPUs, "
+                  "half the memory).", fixed=True)
+
+
 class Config:
     """Mixin for frozen dataclass configs: construction from keyword arguments, JSON round trip.
 

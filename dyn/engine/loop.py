@@ -71,12 +71,13 @@ def advance_serial(states, consts, inputs, frame_steps, step0, snaps, slot0, div
 
 CUDA_SOURCE = '''
 @_cuda.jit
-def advance_cuda(states, consts, inputs, work, frame_steps, step0, snaps, slot0, diverged_at):
-    """Every live replica through one block of frames: one CUDA block a replica, its threads over particles."""
+def advance_cuda{suffix}(states, consts, inputs, work, frame_steps, step0, snaps, slot0, diverged_at):
+    """Every live replica through one block of frames: one CUDA block a replica, its threads over particles
+    ({dtype} shared memory)."""
     r = _cuda.blockIdx.x
     if diverged_at[r] >= 0:
         return
-    shared = _cuda.shared.array(SHARED, _float64)
+    shared = _cuda.shared.array(SHARED, _{dtype})
     s = 0
     for f in range(frame_steps.shape[0]):
         total = 0.0
@@ -104,17 +105,26 @@ def define_frame_loop(namespace):
 
 
 def define_cuda_frame_loop(namespace):
-    """Add ``advance_cuda`` to a flow's CUDA module from its ``step_cuda(r, states, consts, inputs, work,
+    """Add ``advance_cuda`` (float64) and ``advance_cuda_float32`` (pick one with :func:`cuda_kernel`) to a flow's CUDA module from its ``step_cuda(r, states, consts, inputs, work,
     shared, s) -> loss`` (every thread of block ``r`` takes part; the loss is the same in all of them),
-    ``snapshot_cuda(r, states, snaps, f, loss)`` (into the block's record ``f``) and ``SHARED`` (float64s of
-    shared memory a block uses). Records of a launch go to the host once per block of frames."""
+    ``snapshot_cuda(r, states, snaps, f, loss)`` (into the block's record ``f``) and ``SHARED`` (numbers of
+    shared memory a block uses, of the run's float type). Records of a launch go to the host once per block of
+    frames."""
     from math import isfinite
 
     import numpy as np
     from numba import cuda
 
-    namespace.update(_cuda=cuda, _float64=np.float64, _isfinite=isfinite)
-    exec(compile(CUDA_SOURCE, namespace["__file__"], "exec"), namespace)
+    namespace.update(_cuda=cuda, _float64=np.float64, _float32=np.float32, _isfinite=isfinite)
+    for dtype, suffix in (("float64", ""), ("float32", "_float32")):
+        exec(compile(CUDA_SOURCE.format(dtype=dtype, suffix=suffix), namespace["__file__"], "exec"), namespace)
+
+
+def cuda_kernel(module, dtype):
+    """A flow CUDA module's frame loop for a run of ``dtype`` ("float64" or "float32", or a numpy dtype)."""
+    import numpy as np
+
+    return module.advance_cuda if np.dtype(dtype) == np.float64 else module.advance_cuda_float32
 
 
 def kept_frames(job, lo, hi, done):

@@ -1,0 +1,53 @@
+"""dyn.engine.precision: like() keeps float32 arithmetic float32 and float64 bit for bit what a literal gives."""
+
+import numpy as np
+import pytest
+from numba import njit
+
+from dyn.config import dtype_option
+from dyn.engine.precision import DTYPES, float_dtype, like
+
+
+@njit
+def scaled_sum(a, m):
+    s = like(a[0], 0.0)
+    for k in range(a.shape[0]):
+        s += like(s, 0.1) * a[k] + like(s, 1.0 / m)
+    return s
+
+
+@njit
+def scaled_sum_literals(a, m):
+    s = 0.0
+    for k in range(a.shape[0]):
+        s += 0.1 * a[k] + 1.0 / m
+    return s
+
+
+def test_float32_stays_float32():
+    a = np.linspace(-1, 1, 7).astype(np.float32)
+    out = scaled_sum(a, 3)
+    assert str(scaled_sum.overloads[scaled_sum.signatures[-1]].signature.return_type) == "float32"
+    ref = np.float32(0)
+    for v in a:  # the same arithmetic, step by step in numpy float32
+        ref = ref + np.float32(0.1) * v + np.float32(1.0 / 3)
+    assert out == ref
+    scaled_sum_literals(a, 3)  # what bare literals would have done: float64
+    assert str(scaled_sum_literals.overloads[scaled_sum_literals.signatures[-1]].signature.return_type) == "float64"
+
+
+def test_float64_is_what_the_literals_give():
+    a = np.random.default_rng(0).normal(size=50)
+    assert scaled_sum(a, 7) == scaled_sum_literals(a, 7)
+
+
+def test_plain_python():
+    assert like(np.float32(2), 0.1) == np.float32(0.1) and isinstance(like(np.float32(2), 0.1), np.float32)
+    assert like(2.0, 0.1) == 0.1 and like(3, 0.5) == 0.5
+
+
+def test_names():
+    assert DTYPES[0] == "float64" == dtype_option().default
+    assert [float_dtype(n).itemsize for n in DTYPES] == [8, 4]
+    with pytest.raises(TypeError):
+        float_dtype("float33")
