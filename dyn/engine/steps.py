@@ -137,7 +137,8 @@ class Job:
     ``frames``: the number of frames of this run, whose steps :meth:`plan` gives (frames may differ: seed
     002's schedule); ``shapes``: record name -> per-snapshot shape (without replica and time); ``start``: where a continued run
     starts (:func:`resume_start`), None for a new run; ``extra_bytes``: {what: bytes} of the flow's other arrays (state,
-    data, per-step records), checked with the snapshots against the free memory before anything is allocated.
+    data, per-step records), checked with the snapshots against the free memory before anything is allocated;
+    ``dtype``: the records' float type, the run's precision (:mod:`dyn.engine.precision`).
 
     A flow's job subclasses it and writes ``plan()``, ``inputs(lo, hi)``, ``advance(lo, hi, inputs)`` and
     ``finish(frames_done, status)`` (see :mod:`dyn.engine.runner`).
@@ -145,17 +146,18 @@ class Job:
 
     copies = 1  # a flow whose Dataset copies its records while it is assembled counts them more than once
 
-    def __init__(self, frames, replicas, shapes, *, start=None, extra_bytes=None):
+    def __init__(self, frames, replicas, shapes, *, start=None, extra_bytes=None, dtype="float64"):
         start = start or {}
+        self.dtype = np.dtype(dtype)
         self.replicas, self.frame0, self.frames = int(replicas), int(start.get("frame", 0)), int(frames)
         self.initial = "frame" not in start  # a new run records its initial state as time 0
         T = self.frames + self.initial
-        check_memory({"snapshots": 8 * self.copies * self.replicas * T * sum(math.prod(s) for s in shapes.values()),
+        check_memory({"snapshots": self.dtype.itemsize * self.copies * self.replicas * T * sum(math.prod(s) for s in shapes.values()),
                       **(extra_bytes or {})})
         frame_steps, clocks = self.plan()
         self.frame_steps = np.ascontiguousarray(frame_steps, dtype=np.int64)
         check_steps(int(self.frame_steps.sum()), start.get("step", 0))
-        self.rec = {k: np.full((self.replicas, T) + tuple(s), np.nan) for k, s in shapes.items()}
+        self.rec = {k: np.full((self.replicas, T) + tuple(s), np.nan, self.dtype) for k, s in shapes.items()}
         self.steps = int(start.get("step", 0)) + np.concatenate([[0], np.cumsum(self.frame_steps)])
         self.more_clocks = {k: int(start.get(k, 0)) + np.concatenate([[0], np.cumsum(np.asarray(v, np.int64))])
                             for k, v in clocks.items()}
@@ -200,13 +202,13 @@ class StepJob(Job):
     (``record="even"``), or at log-spaced steps (``record="log"``)."""
 
     def __init__(self, steps, record_every, replicas, shapes, *, step0=0, frame0=0, diverged_at=None,
-                 extra_bytes=None, start=None, record="even"):
+                 extra_bytes=None, start=None, record="even", dtype="float64"):
         if start is None and (step0 or frame0 or diverged_at is not None):
             start = {"frame": frame0, "step": step0, "diverged_at": diverged_at}
         check_steps(steps, (start or {}).get("step", 0))
         self._steps, self._every, self._record = int(steps), record_every, record
         super().__init__(snapshot_count(steps, record_every, initial=False, record=record), replicas, shapes,
-                         start=start, extra_bytes=extra_bytes)
+                         start=start, extra_bytes=extra_bytes, dtype=dtype)
 
     def plan(self):
         return frame_steps(self._steps, self._every, self._record), {}
@@ -231,7 +233,7 @@ def replicas_first(da, *dims):
     return da.transpose(*dims).values[None]
 
 
-def buffer(given, shape):
+def buffer(given, shape, dtype="float64"):
     """An optimiser buffer of ``shape``: zeros, or (a copy of) the one a continued run ended with."""
-    return np.zeros(shape) if given is None else np.ascontiguousarray(given, dtype=np.float64).reshape(shape).copy()
+    return np.zeros(shape, dtype) if given is None else np.ascontiguousarray(given, dtype=dtype).reshape(shape).copy()
 
