@@ -80,7 +80,7 @@ def advance_cuda{suffix}(states, consts, inputs, work, frame_steps, step0, snaps
     shared = _cuda.shared.array(SHARED, _{dtype})
     s = 0
     for f in range(frame_steps.shape[0]):
-        total = 0.0
+        total = _{dtype}(0.0)  # the run's float type: a float32 run does no float64 arithmetic
         for _ in range(frame_steps[f]):
             loss = step_cuda(r, states, consts, inputs, work, shared, s)  # the same value in every thread
             if not _isfinite(loss):
@@ -89,7 +89,7 @@ def advance_cuda{suffix}(states, consts, inputs, work, frame_steps, step0, snaps
                 return
             total += loss
             s += 1
-        snapshot_cuda(r, states, snaps, f, total / frame_steps[f])
+        snapshot_cuda(r, states, snaps, f, total / _{dtype}(frame_steps[f]))
         _cuda.syncthreads()
 '''
 
