@@ -96,6 +96,9 @@ def device_option():
     return option("auto", "auto, cpu or cuda.")
 
 
+DTYPES = ("float64", "float32")  # a run's precisions (dyn.engine.precision); here, so that configs need no numba
+
+
 def dtype_option():
     """``dtype``, the same in every flow that offers float32 (:mod:`dyn.engine.precision`)."""
     return option("float64", "float64, or float32 (float32 arithmetic and records: for speed on consumer GPUs, "

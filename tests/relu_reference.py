@@ -51,3 +51,38 @@ def kernel_gradient(init, teacher, x):
                            kernels.Inputs(x[None], np.array([0]), np.array([len(x)])), one, 0, kernels.Snaps(*recs),
                            0, np.array([-1]))
     return {"a": a - state[0][0], "w": w - state[1][0].T, "b": b - state[2][0]}
+
+
+def numpy_run_in(dtype, a, w, b, ta, tw, tb, x, lr, batches):
+    """:func:`numpy_run` in ``dtype`` arithmetic (float32: every operation rounded to float32), its operations
+    grouped as the kernels' are (a batch's gradients summed sample after sample, then moved by lr / n times the
+    sum; pre-activations b + w_1 x_1 + w_2 x_2 ...), so that a kernel computing in ``dtype`` matches it to a few
+    units in the last place and one computing in another precision does not. Snapshots after each frame."""
+    f = np.dtype(dtype).type
+    a, w, b, ta, tw, tb, x = (np.array(v, dtype) for v in (a, w, b, ta, tw, tb, x))
+    m, M, d = len(a), len(ta), w.shape[1]
+    inv_m = f(1) / f(m)
+    relu = lambda z: np.maximum(z, f(0))  # noqa: E731
+    out, pos = [], 0
+    for sizes in batches:
+        for n in sizes:
+            X = x[pos:pos + n]
+            pos += n
+            z, u = np.tile(b, (n, 1)), np.tile(tb, (n, 1))
+            for q in range(d):
+                z += X[:, q:q + 1] * w[:, q]
+                u += X[:, q:q + 1] * tw[:, q]
+            y = np.zeros(n, dtype)
+            for j in range(M):
+                y += ta[j] * relu(u[:, j])
+            c = inv_m * ((a * relu(z)).sum(1) * inv_m - y / f(M))
+            ga, gb, gw = np.zeros(m, dtype), np.zeros(m, dtype), np.zeros((m, d), dtype)
+            for i in range(n):
+                ga += c[i] * relu(z[i])
+                v = c[i] * (a * (z[i] >= 0).astype(dtype))
+                gb += v
+                gw += v[:, None] * X[i]
+            h = f(lr) / f(n)
+            a, w, b = a - h * ga, w - h * gw, b - h * gb
+        out.append((a.copy(), w.copy(), b.copy()))
+    return out

@@ -41,6 +41,31 @@ def test_helpers_compile_for_a_gpu():
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
 
 
+# float64 arithmetic in PTX: an operation on .f64 values, or a conversion to f64 (cvt.rn.f64.s64, cvt.f64.f32)
+F64_ARITHMETIC = re.compile(r"\b(?:add|sub|mul|mad|fma|div|rcp|sqrt|rsqrt|neg|abs|min|max|setp|selp)(?:\.[a-z0-9]+)*"
+                            r"\.f64\b|\bcvt(?:\.[a-z]+)*\.f64\.[a-z]+\d+\b")
+
+
+@needs_numba_cuda
+def test_float32_kernels_do_no_float64_arithmetic(tmp_path):
+    """The float32 frame loop compiled for a GPU does its arithmetic in float32 only (no .f64 add, sub, mul, fma,
+    div, sqrt, comparison or conversion to f64): on consumer GPUs float64 runs at 1/32-1/64 of the rate. The float64
+    loop of the same source, in the same run, shows that the pattern finds float64 arithmetic where there is some."""
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
+    proc = subprocess.run([sys.executable, str(TESTS / "cuda" / "compile_ptx.py"), str(tmp_path)], capture_output=True,
+                          text=True, cwd=TESTS.parent, env=env, timeout=900)
+    if proc.returncode == 3:
+        pytest.skip(proc.stdout.strip())
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    kernels = sorted(tmp_path.glob("*_float32.ptx"))
+    assert kernels, "compile_ptx.py wrote no float32 kernel"
+    for path in kernels:
+        ptx, twin = path.read_text(), (tmp_path / path.name.replace("float32", "float64")).read_text()
+        assert not F64_ARITHMETIC.findall(ptx), (path.name, sorted(set(F64_ARITHMETIC.findall(ptx)))[:10])
+        assert re.search(r"\bfma\.rn\.f32\b", ptx) and re.search(r"\bdiv\.rn\.f32\b", ptx), path.name
+        assert len(F64_ARITHMETIC.findall(twin)) > 20, path.name
+
+
 def test_cpu_paths_never_import_numba_cuda():
     code = ("import sys; from dyn.engine.device import resolve_device; from dyn.engine.counter import normals; "
             "assert resolve_device('cpu') == 'cpu'; normals(0, 3, 0, 0, 0, 2); "

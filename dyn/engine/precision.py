@@ -18,7 +18,7 @@ import numpy as np
 from numba import types
 from numba.extending import overload
 
-DTYPES = ("float64", "float32")
+from dyn.config import DTYPES  # noqa: F401 (defined where configs import it without numba)
 
 
 def like(x, value):

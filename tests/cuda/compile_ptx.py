@@ -3,12 +3,15 @@
 The simulator runs kernels as Python and so cannot tell whether the helpers type on the CUDA target;
 NVVM can. Run by tests/test_cuda.py in a process without NUMBA_ENABLE_CUDASIM. Exit status 0: every
 kernel compiled; 3: NVVM or NVRTC is not installed (``pip install "cuda-toolkit[nvvm,nvrtc]==13.*"``).
+``compile_ptx.py DIR`` also writes the PTX of each flow's float32 frame loop and of its float64 one to
+``DIR/<flow>_float32.ptx`` and ``DIR/<flow>_float64.ptx``, for tests/test_cuda.py to read its instructions.
 
 numba-cuda asks the current device for its compute capability when it compiles an ``@njit`` helper
 for CUDA; without a GPU there is none, so the capability is pinned to CC here.
 """
 
 import sys
+from pathlib import Path
 
 import numba.cuda.dispatcher as cuda_dispatcher
 from numba import cuda, float64, int32, int64, uint64
@@ -36,23 +39,26 @@ def draws(out, words, seed, step):
         words[i] = w0 ^ w1 ^ w2 ^ w3
 
 
-def relu_kernel_ptx():
-    """The relu flow's CUDA frame loop and step, typed as a job launches them (the NamedTuples of arrays)."""
+def relu_kernel_ptx(dtype="float64"):
+    """The relu flow's CUDA frame loop and step for a run of ``dtype``, typed as a job launches them (the
+    NamedTuples of arrays of that dtype, lr of that dtype)."""
     import numpy as np
     from numba import typeof
 
+    from dyn.engine.loop import cuda_kernel
     from dyn.flows.relu import cuda as gpu
     from dyn.flows.relu import kernels as k
 
     R, m, d, M, F, n = 2, 5, 3, 4, 3, 10
-    args = (k.State(np.zeros((R, m)), np.zeros((R, d, m)), np.zeros((R, m))),
-            k.Consts(np.zeros(M), np.zeros((M, d)), np.zeros(M), 0.5),
-            k.Inputs(np.zeros((R, n, d)), np.zeros(4, np.int64), np.zeros(4, np.int64)),
-            k.Work(np.zeros((R, m)), np.zeros((R, m)), np.zeros((R, m)), np.zeros((R, d, m))),
+    f = np.dtype(dtype)
+    args = (k.State(np.zeros((R, m), f), np.zeros((R, d, m), f), np.zeros((R, m), f)),
+            k.Consts(np.zeros(M, f), np.zeros((M, d), f), np.zeros(M, f), f.type(0.5)),
+            k.Inputs(np.zeros((R, n, d), f), np.zeros(4, np.int64), np.zeros(4, np.int64)),
+            k.Work(np.zeros((R, m), f), np.zeros((R, m), f), np.zeros((R, m), f), np.zeros((R, d, m), f)),
             np.zeros(F, np.int64), 0,
-            k.Snaps(np.zeros((R, F, m)), np.zeros((R, F, m, d)), np.zeros((R, F, m)), np.zeros((R, F))),
+            k.Snaps(np.zeros((R, F, m), f), np.zeros((R, F, m, d), f), np.zeros((R, F, m), f), np.zeros((R, F), f)),
             0, np.zeros(R, np.int64))
-    ptx, _ = cuda.compile_ptx(gpu.advance_cuda.py_func, tuple(typeof(a) for a in args), cc=CC)
+    ptx, _ = cuda.compile_ptx(cuda_kernel(gpu, dtype).py_func, tuple(typeof(a) for a in args), cc=CC)
     return ptx
 
 
@@ -96,13 +102,17 @@ def som_kernel_ptx(rule):
     return ptx
 
 
-def main():
+def main(argv):
+    out = Path(argv[1]) if len(argv) > 1 else None
     try:
         for seed_type in (int64, int32, uint64):
             ptx, _ = cuda.compile_ptx(draws, (float64[:, :], uint64[:], seed_type, int64), cc=CC)
             assert ".entry" in ptx and "mul.lo" in ptx, "no kernel entry or no Philox products in the PTX"
-        ptx = relu_kernel_ptx()
-        assert ".entry" in ptx and "bar.sync" in ptx, "the relu kernel has no entry or no barrier"
+        for dtype in ("float64", "float32"):
+            ptx = relu_kernel_ptx(dtype)
+            assert ".entry" in ptx and "bar.sync" in ptx, f"the {dtype} relu kernel has no entry or no barrier"
+            if out is not None:
+                (out / f"relu_{dtype}.ptx").write_text(ptx)
         ptx = sphere_kernel_ptx()
         assert ".entry" in ptx and "bar.sync" in ptx, "the sphere kernel has no entry or no barrier"
         ptx = som_kernel_ptx("batch")  # one kernel for the three rules: consts.rule and consts.heskes switch them
@@ -117,4 +127,4 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv))

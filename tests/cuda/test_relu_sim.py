@@ -61,3 +61,20 @@ def test_cuda_divergence_stops_a_replica_where_the_cpu_does():
 def test_cuda_equals_cpu_with_the_counter_generator():
     cpu, gpu = both(replicas=2, rng="counter", schedule="seed", frames=2, batch=40)
     assert_same_run(cpu, gpu)
+
+
+def test_cuda_float32_equals_cpu_float32():
+    """A float32 run on the GPU: float32 device arrays and records, and the CPU's float32 numbers but for the
+    order of the student output's sum (float32 rounding, ~1e-7 relative a step where the orders differ; equal
+    here), while the float64 run is float32 rounding away."""
+    cpu, gpu = both(replicas=2, dtype="float32", rng="counter", seed=4)
+    f64 = dyn.simulate("relu", device="cpu", **{**SMALL, "replicas": 2, "rng": "counter", "seed": 4})
+    later = dict(time=slice(1, None))  # after the initial state (loss_train: NaN)
+    for name in ("a", "w", "b", "loss_train"):
+        assert gpu[name].dtype == np.float32 == cpu[name].dtype
+        want = cpu[name].isel(later).values.astype(np.float64)
+        scale = np.abs(want).max()
+        assert np.abs(gpu[name].isel(later).values - want).max() <= 1e-5 * scale, name
+        assert np.abs(f64[name].isel(later).values - want).max() > 1e-9 * scale, name  # float32 is not float64
+    np.testing.assert_array_equal(gpu["diverged_at"].values, cpu["diverged_at"].values)
+    assert np.abs(cpu["a"].values[:, -1] - cpu["a"].values[:, 0]).max() > 1e-3  # the run moved

@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from dyn.config import Config, choice, device_option, integer, option, real, replicas_option, seed_option
+from dyn.config import (DTYPES, Config, choice, device_option, dtype_option, integer, option, real, replicas_option,
+                        seed_option)
 from dyn.errors import RunError, UsageError
 
 SCHEDULES = ("seed", "constant")
@@ -53,6 +54,7 @@ class ReluConfig(Config):
                       "(Philox4x32-10 keyed by seed, step and sample: the same inputs on every device).", fixed=True)
     test_loss: str = option("auto", "auto, exact, monte-carlo or none.")
     device: str = device_option()
+    dtype: str = dtype_option()
     train: str = option("samples", "samples (SGD on fresh samples), set (GD on train_size samples) or population "
                         "(GD on the exact loss under x ~ N(0, I)).", fixed=True)
     integrator: str = option("euler", "population: euler (GD, step lr) or dopri5 (the gradient flow, adaptive; "
@@ -93,6 +95,7 @@ class ReluConfig(Config):
         choice("rng", self.rng, RNGS)
         choice("test_loss", self.test_loss, TEST_LOSSES)
         choice("device", self.device, DEVICES)
+        choice("dtype", self.dtype, DTYPES)
         if self.rng == "notebook":
             self._check_notebook()
         if self.rng == "counter" and self.seed + self.replicas - 1 > 0xFFFFFFFF:
@@ -125,6 +128,8 @@ class ReluConfig(Config):
                 raise UsageError("train 'population' draws no samples: rng 'notebook' does not apply")
             if self.schedule != "seed":
                 raise UsageError("train 'population' takes steps_per_frame steps a frame: schedule does not apply")
+            if self.dtype != "float64":
+                raise UsageError(f"train 'population' computes in float64: dtype {self.dtype!r} does not apply")
         else:
             if self.integrator != "euler":
                 raise UsageError(f"integrator {self.integrator!r} integrates the population gradient flow: "

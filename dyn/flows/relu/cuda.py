@@ -5,13 +5,15 @@ student output is summed in shared memory in a fixed order (each thread's neuron
 threads in order by thread 0), so a run is reproducible; it differs from the CPU's sum only by rounding.
 The per-neuron math is the CPU kernels' scalar helpers (:func:`relu`, :func:`drelu`), and the frame loop
 is the engine's (:func:`dyn.engine.loop.define_cuda_frame_loop`). State, inputs and work arrays are the
-CPU kernels' NamedTuples, holding device arrays.
+CPU kernels' NamedTuples, holding device arrays, all of the run's float type: constants are ``like(x, c)``, so
+that a float32 run (``advance_cuda_float32``) does float32 arithmetic only.
 """
 
 import numpy as np
 from numba import cuda
 
 from dyn.engine.loop import define_cuda_frame_loop
+from dyn.engine.precision import like
 from dyn.flows.relu.kernels import drelu, relu
 
 THREADS = 128  # at most this many threads a block
@@ -33,17 +35,18 @@ def step_cuda(r, states, consts, inputs, work, shared, s):
     z, ga, gb, gw = work.z[r], work.ga[r], work.gb[r], work.gw[r]
     ta, tw, tb = consts.ta, consts.tw, consts.tb
     m, d, M = a.shape[0], wt.shape[0], ta.shape[0]
-    inv_m = 1.0 / m
+    zero = like(a[0], 0.0)  # the run's float type
+    inv_m = like(zero, 1.0) / like(zero, m)
     for k in range(t, m, T):
-        ga[k] = 0.0
-        gb[k] = 0.0
+        ga[k] = zero
+        gb[k] = zero
         for q in range(d):
-            gw[q, k] = 0.0
+            gw[q, k] = zero
     if t == 0:
-        shared[LOSS] = 0.0
+        shared[LOSS] = zero
     n = inputs.sizes[s]
     for i in range(inputs.starts[s], inputs.starts[s] + n):
-        part = 0.0
+        part = zero
         for k in range(t, m, T):
             zk = b[k]
             for q in range(d):
@@ -53,18 +56,18 @@ def step_cuda(r, states, consts, inputs, work, shared, s):
         shared[t] = part
         cuda.syncthreads()
         if t == 0:
-            f = 0.0
+            f = zero
             for j in range(T):
                 f += shared[j]
-            y = 0.0
+            y = zero
             for j in range(M):
                 u = tb[j]
                 for q in range(d):
                     u += tw[j, q] * x[i, q]
                 y += ta[j] * relu(u)
-            err = f * inv_m - y / M
+            err = f * inv_m - y / like(zero, M)
             shared[ERR] = err
-            shared[LOSS] += 0.5 * err * err
+            shared[LOSS] += like(zero, 0.5) * err * err
         cuda.syncthreads()
         c = inv_m * shared[ERR]
         for k in range(t, m, T):
@@ -73,10 +76,10 @@ def step_cuda(r, states, consts, inputs, work, shared, s):
             gb[k] += g
             for q in range(d):
                 gw[q, k] += g * x[i, q]
-    loss = shared[LOSS] / n
+    loss = shared[LOSS] / like(zero, n)
     cuda.syncthreads()  # every thread has read the loss before thread 0 resets it
-    if loss - loss == 0.0:  # finite: take the step
-        h = consts.lr / n
+    if loss - loss == zero:  # finite: take the step
+        h = like(zero, consts.lr) / like(zero, n)
         for k in range(t, m, T):
             if consts.train_a:
                 a[k] -= h * ga[k]
@@ -103,19 +106,17 @@ def snapshot_cuda(r, states, snaps, f, loss):
 define_cuda_frame_loop(globals())
 
 
-def work_arrays(replicas, width, dim):
-    """The device work arrays (z, ga, gb, gw) of ``replicas`` students."""
+def work_arrays(replicas, width, dim, dtype="float64"):
+    """The device work arrays (z, ga, gb, gw) of ``replicas`` students, of the run's ``dtype``."""
     from dyn.flows.relu.kernels import Work
 
     R, m, d = replicas, width, dim
-    return Work(cuda.device_array((R, m)), cuda.device_array((R, m)), cuda.device_array((R, m)),
-                cuda.device_array((R, d, m)))
+    return Work(*(cuda.device_array(shape, dtype) for shape in ((R, m), (R, m), (R, m), (R, d, m))))
 
 
-def block_snaps(replicas, frames, width, dim):
-    """Device records of one block of frames."""
+def block_snaps(replicas, frames, width, dim, dtype="float64"):
+    """Device records of one block of frames, of the run's ``dtype``."""
     from dyn.flows.relu.kernels import Snaps
 
     R, F, m, d = replicas, frames, width, dim
-    return Snaps(cuda.device_array((R, F, m)), cuda.device_array((R, F, m, d)), cuda.device_array((R, F, m)),
-                 cuda.device_array((R, F)))
+    return Snaps(*(cuda.device_array(shape, dtype) for shape in ((R, F, m), (R, F, m, d), (R, F, m), (R, F))))

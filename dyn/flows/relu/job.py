@@ -19,25 +19,29 @@ def check_size(cfg, times):
     """Refuse a run too big for memory before anything is drawn (the draws loop over replicas): the
     snapshots (held twice, as :class:`ReluJob` counts them) alone, then with the drawn states and data."""
     R, m, d = cfg.replicas, cfg.width, cfg.dim
-    snapshots = 8 * ReluJob.copies * R * times * (m * (d + 2) + 1)
+    snapshots = np.dtype(cfg.dtype).itemsize * ReluJob.copies * R * times * (m * (d + 2) + 1)
     check_memory(snapshots, "snapshots")
     check_memory({"snapshots": snapshots, "students as drawn": 8 * 3 * R * m * (d + 2),
                   "teacher": 8 * 3 * cfg.teacher_width * (d + 2), "training set": 8 * R * (cfg.train_size or 0) * d})
 
 
 class ReluJob(Job):
-    """Student, teacher and input source of a relu run; the engine's :class:`Job` holds its records and clocks."""
+    """Student, teacher and input source of a relu run; the engine's :class:`Job` holds its records and clocks.
+
+    State, teacher, inputs and records are of the run's ``dtype``: the students, the teacher and the samples are
+    drawn (or given) in float64 as in every run, then cast."""
 
     copies = 2  # the Dataset holds positions and the test loss beside a copy of the records
 
     def __init__(self, cfg, student, teacher, source, *, start=None):
         R, m, d = cfg.replicas, cfg.width, cfg.dim
-        self.cfg, self.teacher, self.source = cfg, teacher, source
+        self.cfg, self.source = cfg, source
         shapes = {"a": (m,), "w": (m, d), "b": (m,), "loss_train": ()}
-        super().__init__(cfg.frames, R, shapes, start=start)
-        self.a = np.ascontiguousarray(student.a, dtype=np.float64)
-        self.wt = np.ascontiguousarray(np.swapaxes(student.w, 1, 2), dtype=np.float64)
-        self.b = np.ascontiguousarray(student.b, dtype=np.float64)
+        super().__init__(cfg.frames, R, shapes, start=start, dtype=cfg.dtype)
+        self.teacher = Neurons(*(np.asarray(v, dtype=self.dtype) for v in teacher))
+        self.a = np.ascontiguousarray(student.a, dtype=self.dtype)
+        self.wt = np.ascontiguousarray(np.swapaxes(student.w, 1, 2), dtype=self.dtype)
+        self.b = np.ascontiguousarray(student.b, dtype=self.dtype)
         if self.initial:
             self.rec["a"][:, 0], self.rec["w"][:, 0], self.rec["b"][:, 0] = student
         self.scale = float(cfg.width if cfg.scaling == "mean-field" else 1.0)
@@ -61,8 +65,8 @@ class ReluJob(Job):
         frames = range(self.frame0 + lo, self.frame0 + hi)
         p = plan(self.cfg, frames)
         if self.draws_inside:
-            return p, np.empty((1, 0, self.cfg.dim))
-        return p, np.ascontiguousarray(self.source.block(frames, p), dtype=np.float64)
+            return p, np.empty((1, 0, self.cfg.dim), self.dtype)
+        return p, np.ascontiguousarray(self.source.block(frames, p), dtype=self.dtype)
 
     def advance(self, lo, hi, inputs):
         p, x = inputs
@@ -85,7 +89,7 @@ class ReluJob(Job):
 
     def consts(self):
         t = self.teacher
-        return kernels.Consts(t.a, t.w, t.b, self.cfg.lr * self.scale, self.cfg.train_a, self.cfg.bias)
+        return kernels.Consts(t.a, t.w, t.b, self.dtype.type(self.cfg.lr * self.scale), self.cfg.train_a, self.cfg.bias)
 
     def finish(self, frames_done, status):
         ds = to_dataset(self.cfg, self.records(frames_done), self.teacher, self.clocks(frames_done),
@@ -108,15 +112,16 @@ class GpuRun:
         c = job.consts()
         self.consts = kernels.Consts(cuda.to_device(c.ta), cuda.to_device(c.tw), cuda.to_device(c.tb), c.lr,
                                      c.train_a, c.bias)
-        self.work = gpu.work_arrays(cfg.replicas, cfg.width, cfg.dim)
+        self.work = gpu.work_arrays(cfg.replicas, cfg.width, cfg.dim, job.dtype)
         self.threads = gpu.threads_for(cfg.width)
+        self.kernel = loop.cuda_kernel(gpu, job.dtype)
 
     def advance(self, lo, hi, p, x):
         job, cuda = self.job, self.cuda
         cfg, F = job.cfg, hi - lo
-        snaps = self.gpu.block_snaps(cfg.replicas, F, cfg.width, cfg.dim)
+        snaps = self.gpu.block_snaps(cfg.replicas, F, cfg.width, cfg.dim, job.dtype)
         inputs = kernels.Inputs(cuda.to_device(x), cuda.to_device(p.starts), cuda.to_device(p.sizes))
-        loop.launch_cuda(job, self.gpu.advance_cuda, self.threads, self.state, self.consts, inputs, self.work, lo, hi,
+        loop.launch_cuda(job, self.kernel, self.threads, self.state, self.consts, inputs, self.work, lo, hi,
                          p.frame_steps, snaps, zip(("a", "w", "b", "loss_train"), snaps))
 
 

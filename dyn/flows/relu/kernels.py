@@ -8,6 +8,9 @@ of one sample, for neuron k, with z_k = w_k . x + b_k and e = f(x) - y:
 
 (relu'(0) = 1, as in the seed). A step averages these over its batch and moves by ``lr * scale``
 times the average; ``scale`` is 1 (the seed) or m (mean-field time scale).
+
+The kernels are generic over the float type (:mod:`dyn.engine.precision`): a float32 state, teacher and inputs
+compile a float32 specialisation; constants are written ``like(x, c)`` (float64 bit for bit the literal).
 """
 
 from typing import NamedTuple
@@ -17,17 +20,19 @@ from numba import njit
 
 from dyn.engine.counter import fill_normals
 from dyn.engine.loop import define_frame_loop
+from dyn.engine.precision import like
 from dyn.engine.streams import DATA
 
 
 @njit(cache=True)
 def relu(z):
-    return z if z >= 0.0 else 0.0
+    zero = like(z, 0.0)
+    return z if z >= zero else zero  # NaN -> 0
 
 
 @njit(cache=True)
 def drelu(z):
-    return 1.0 if z >= 0.0 else 0.0
+    return like(z, 1.0) if z >= like(z, 0.0) else like(z, 0.0)
 
 
 @njit(cache=True, fastmath={"reassoc"})
@@ -35,7 +40,7 @@ def student_output(a, z):
     """sum_k a_k relu(z_k). Reassociation lets the sum run in SIMD lanes (a serial chain of m dependent
     additions otherwise); the order is fixed by the code, so results are reproducible and do not depend
     on the thread count."""
-    out = 0.0
+    out = like(a[0], 0.0)
     for k in range(a.shape[0]):
         out += a[k] * relu(z[k])
     return out
@@ -44,13 +49,13 @@ def student_output(a, z):
 @njit(cache=True)
 def teacher_output(ta, tw, tb, x):
     """f*(x) = 1/M sum_j ta_j relu(tw_j . x + tb_j) for one sample x (d,)."""
-    y = 0.0
+    y = like(ta[0], 0.0)
     for j in range(ta.shape[0]):
         t = tb[j]
         for q in range(x.shape[0]):
             t += tw[j, q] * x[q]
         y += ta[j] * relu(t)
-    return y / ta.shape[0]
+    return y / like(y, ta.shape[0])
 
 
 class State(NamedTuple):
@@ -114,9 +119,10 @@ def replica(states, inputs, snaps, r):
 
 @njit(cache=True)
 def scratch(state, consts, inputs):
-    m, d = state.a.shape[0], state.wt.shape[0]
+    m, d, dtype = state.a.shape[0], state.wt.shape[0], state.a.dtype
     drawn = inputs.sizes.max() if inputs.seed >= 0 and inputs.sizes.shape[0] else 0
-    return Work(np.empty(m), np.empty(m), np.empty(m), np.empty((d, m)), np.empty((drawn, d)))
+    return Work(np.empty(m, dtype), np.empty(m, dtype), np.empty(m, dtype), np.empty((d, m), dtype),
+                np.empty((drawn, d), dtype))
 
 
 @njit(cache=True)
@@ -137,11 +143,12 @@ def step(state, consts, inputs, work, s):
     ta, tw, tb, lr, train_a, bias = consts
     m = a.shape[0]
     d = wt.shape[0]
-    inv_m = 1.0 / m
+    one = like(a[0], 1.0)  # the run's float type
+    inv_m = one / like(one, m)
     ga[:] = 0.0
     gb[:] = 0.0
     gw[:, :] = 0.0
-    loss = 0.0
+    loss = like(one, 0.0)
     n = inputs.sizes[s]
     x, i0 = samples(inputs, work, s)
     for i in range(i0, i0 + n):
@@ -153,7 +160,7 @@ def step(state, consts, inputs, work, s):
             for k in range(m):
                 z[k] += wt[q, k] * xq
         err = student_output(a, z) * inv_m - teacher_output(ta, tw, tb, xi)
-        loss += 0.5 * err * err
+        loss += like(one, 0.5) * err * err
         c = inv_m * err
         for k in range(m):
             ga[k] += c * relu(z[k])
@@ -162,10 +169,10 @@ def step(state, consts, inputs, work, s):
             xq = xi[q]
             for k in range(m):
                 gw[q, k] += c * (a[k] * drelu(z[k])) * xq
-    loss /= n
+    loss /= like(one, n)
     if not np.isfinite(loss):
         return loss
-    h = lr / n
+    h = like(one, lr) / like(one, n)
     if train_a:
         for k in range(m):
             a[k] -= h * ga[k]

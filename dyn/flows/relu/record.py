@@ -50,14 +50,17 @@ def positions(a, w, b):
 
 def test_loss(cfg, a, w, b, teacher, skip=False):
     """loss_test for snapshots (..., n): exact, Monte Carlo on a fixed set, or NaN; and its estimator.
-    ``skip``: NaN, the run having been interrupted while it was computed."""
+    ``skip``: NaN, the run having been interrupted while it was computed. Computed in float64 (of a float32
+    run's snapshots and teacher) and given in the snapshots' float type."""
     kind = cfg.resolved_test_loss
     shape = a.shape[:-1]
     if kind == "none" or skip:
-        return np.full(shape, np.nan), "none: interrupted before it was computed" if skip else "none: not computed"
+        return np.full(shape, np.nan, a.dtype), \
+            "none: interrupted before it was computed" if skip else "none: not computed"
     from dyn.flows.relu import population
 
-    flat = [np.ascontiguousarray(v.reshape((-1,) + v.shape[len(shape):])) for v in (a, w, b)]
+    flat = [np.ascontiguousarray(v.reshape((-1,) + v.shape[len(shape):]), dtype=np.float64) for v in (a, w, b)]
+    teacher = [np.asarray(v, dtype=np.float64) for v in teacher]
     if kind == "exact":
         loss = population.population_loss(*flat, *teacher)
         how = "exact: closed form of E[relu(u) relu(v)] (bivariate normal CDF, Genz's method)"
@@ -65,7 +68,7 @@ def test_loss(cfg, a, w, b, teacher, skip=False):
         x = stream(cfg.teacher_seed, TEST).standard_normal((MC_TEST_SIZE, cfg.dim))
         loss = population.monte_carlo_loss(*flat, *teacher, x)
         how = f"monte-carlo estimate on a fixed test set of {MC_TEST_SIZE} samples (stream teacher_seed, TEST)"
-    return loss.reshape(shape), how
+    return loss.reshape(shape).astype(a.dtype, copy=False), how
 
 
 def to_dataset(cfg, rec, teacher, clocks, diverged_at, status, skip_test_loss=False, *, extra=None,

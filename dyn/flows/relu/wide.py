@@ -29,6 +29,7 @@ import numba
 import numpy as np
 from numba import get_thread_id, njit, prange
 
+from dyn.engine.precision import like
 from dyn.flows.relu.kernels import drelu, relu, replica, teacher_output
 
 TILE = 256  # neurons a tile: weights and gradient buffers of a tile take ~20 KB of L1 at d = 2
@@ -69,7 +70,7 @@ def tile_output(a, lo, T, z):
     """sum over the tile of a_k relu(z_k): reassociated into SIMD lanes in an order fixed by the code (as
     :func:`dyn.flows.relu.kernels.student_output`)."""
     at = a[lo:lo + T]
-    out = 0.0
+    out = like(z[0], 0.0)
     for kk in range(T):
         out += at[kk] * relu(z[kk])
     return out
@@ -183,7 +184,7 @@ def outputs_2d(a, wt, b, x, i0, n, lo, T, z, part, t):
         j = i0 + i
         p0, p1, q0, q1, r0, r1, s0, s1 = x[j, 0], x[j, 1], x[j + 1, 0], x[j + 1, 1], x[j + 2, 0], x[j + 2, 1], \
             x[j + 3, 0], x[j + 3, 1]
-        op = oq = orr = os = 0.0
+        op = oq = orr = os = like(x[j, 0], 0.0)
         for kk in range(T):
             bk, u0, u1, ak = bt[kk], w0[kk], w1[kk], at[kk]
             op += ak * relu(preactivation2(bk, u0, u1, p0, p1))
@@ -193,7 +194,7 @@ def outputs_2d(a, wt, b, x, i0, n, lo, T, z, part, t):
         part[t, i], part[t, i + 1], part[t, i + 2], part[t, i + 3] = op, oq, orr, os
     for i in range(full, n):
         x0, x1 = x[i0 + i, 0], x[i0 + i, 1]
-        out = 0.0
+        out = like(x0, 0.0)
         for kk in range(T):
             out += at[kk] * relu(preactivation2(bt[kk], w0[kk], w1[kk], x0, x1))
         part[t, i] = out
@@ -229,7 +230,8 @@ def tile_sweep(state, consts, inputs, coef, s, nxt, work, part, t):
     buf = Scratch(work.z[tid], work.v[tid], work.ga[tid], work.gb[tid], work.gw[tid])
     if s >= 0:
         n = inputs.sizes[s]
-        tile_update(a, wt, b, x, coef, inputs.starts[s], n, consts.lr / n, consts.train_a, consts.bias, lo, T, buf)
+        h = like(a[lo], consts.lr) / like(a[lo], n)
+        tile_update(a, wt, b, x, coef, inputs.starts[s], n, h, consts.train_a, consts.bias, lo, T, buf)
     if nxt >= 0:
         tile_outputs(a, wt, b, x, inputs.starts[nxt], inputs.sizes[nxt], lo, T, buf.z, part, t)
 
@@ -255,15 +257,15 @@ def step_errors(consts, inputs, part, coef, s, inv_m):
     ta, tw, tb = consts.ta, consts.tw, consts.tb
     n = inputs.sizes[s]
     i0 = inputs.starts[s]
-    loss = 0.0
+    loss = like(inv_m, 0.0)
     for i in range(n):
-        out = 0.0
+        out = like(inv_m, 0.0)
         for t in range(part.shape[0]):
             out += part[t, i]
         err = out * inv_m - teacher_output(ta, tw, tb, inputs.x[i0 + i])
-        loss += 0.5 * err * err
+        loss += like(inv_m, 0.5) * err * err
         coef[i] = inv_m * err
-    return loss / n
+    return loss / like(inv_m, n)
 
 
 @njit(cache=True, nogil=True)
@@ -282,9 +284,10 @@ def run_frames(state, consts, inputs, frame_steps, step0, snaps, slot0, work, th
     """One replica through a block of frames; returns the step it diverged at, or -1."""
     m = state.a.shape[0]
     steps = frame_steps.sum()
-    part = np.empty(((m + TILE - 1) // TILE, max(1, inputs.sizes.max())))
-    coef = np.empty(part.shape[1])
-    inv_m = 1.0 / m
+    one = like(state.a[0], 1.0)  # the run's float type
+    part = np.empty(((m + TILE - 1) // TILE, max(1, inputs.sizes.max())), state.a.dtype)
+    coef = np.empty(part.shape[1], state.a.dtype)
+    inv_m = one / like(one, m)
     sweep(state, consts, inputs, coef, -1, 0 if steps > 0 else -1, work, part, threads)
     s = 0
     for f in range(frame_steps.shape[0]):
@@ -337,7 +340,7 @@ def advance(states, consts, inputs, frame_steps, step0, snaps, slot0, diverged_a
     """The frame loop's ``advance`` (same arguments, :mod:`dyn.engine.loop`). Where :func:`split_tiles`, the
     replicas run one after the other, each one's tiles split across the cores; otherwise one replica a
     thread."""
-    P, d = numba.config.NUMBA_NUM_THREADS, states.wt.shape[1]
-    work = Scratch(*(np.empty((P, TILE)) for _ in range(4)), np.empty((P, d, TILE)))
+    P, d, dtype = numba.config.NUMBA_NUM_THREADS, states.wt.shape[1], states.a.dtype
+    work = Scratch(*(np.empty((P, TILE), dtype) for _ in range(4)), np.empty((P, d, TILE), dtype))
     threads = split_tiles(states.a.shape[1])
     advance_replicas(states, consts, inputs, frame_steps, step0, snaps, slot0, diverged_at, work, threads)
