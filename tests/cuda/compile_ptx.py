@@ -19,6 +19,7 @@ from numba import cuda, float64, int32, int64, uint64
 from dyn.engine.counter import normal, normal_pair, philox4x32, uniform, uniform_pair
 
 CC = (8, 0)
+PHILOX = str(0xD2511F53)  # a Philox multiplier, as an immediate of the kernels that draw counter numbers
 
 
 class PinnedDevice:
@@ -39,9 +40,10 @@ def draws(out, words, seed, step):
         words[i] = w0 ^ w1 ^ w2 ^ w3
 
 
-def relu_kernel_ptx(dtype="float64"):
+def relu_kernel_ptx(dtype="float64", counter=False):
     """The relu flow's CUDA frame loop and step for a run of ``dtype``, typed as a job launches them (the
-    NamedTuples of arrays of that dtype, lr of that dtype)."""
+    NamedTuples of arrays of that dtype, lr of that dtype); ``counter``: a rng="counter" run's, which draws its
+    samples in the kernel (into work.x)."""
     import numpy as np
     from numba import typeof
 
@@ -53,8 +55,9 @@ def relu_kernel_ptx(dtype="float64"):
     f = np.dtype(dtype)
     args = (k.State(np.zeros((R, m), f), np.zeros((R, d, m), f), np.zeros((R, m), f)),
             k.Consts(np.zeros(M, f), np.zeros((M, d), f), np.zeros(M, f), f.type(0.5)),
-            k.Inputs(np.zeros((R, n, d), f), np.zeros(4, np.int64), np.zeros(4, np.int64)),
-            k.Work(np.zeros((R, m), f), np.zeros((R, m), f), np.zeros((R, m), f), np.zeros((R, d, m), f)),
+            k.Inputs(np.zeros((1, 0 if counter else n, d), f), np.zeros(4, np.int64), np.zeros(4, np.int64), 7, 0),
+            k.Work(np.zeros((R, m), f), np.zeros((R, m), f), np.zeros((R, m), f), np.zeros((R, d, m), f),
+                   np.zeros((R, n, d), f) if counter else None),
             np.zeros(F, np.int64), 0,
             k.Snaps(np.zeros((R, F, m), f), np.zeros((R, F, m, d), f), np.zeros((R, F, m), f), np.zeros((R, F), f)),
             0, np.zeros(R, np.int64))
@@ -111,8 +114,11 @@ def main(argv):
         for dtype in ("float64", "float32"):
             ptx = relu_kernel_ptx(dtype)
             assert ".entry" in ptx and "bar.sync" in ptx, f"the {dtype} relu kernel has no entry or no barrier"
+            assert PHILOX not in ptx, f"the {dtype} relu kernel on given samples compiled the counter's draws"
             if out is not None:
                 (out / f"relu_{dtype}.ptx").write_text(ptx)
+            ptx = relu_kernel_ptx(dtype, counter=True)
+            assert PHILOX in ptx and "bar.sync" in ptx, f"the {dtype} relu counter kernel has no Philox products"
         ptx = sphere_kernel_ptx()
         assert ".entry" in ptx and "bar.sync" in ptx, "the sphere kernel has no entry or no barrier"
         ptx = som_kernel_ptx("batch")  # one kernel for the three rules: consts.rule and consts.heskes switch them

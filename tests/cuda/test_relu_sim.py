@@ -78,3 +78,33 @@ def test_cuda_float32_equals_cpu_float32():
         assert np.abs(f64[name].isel(later).values - want).max() > 1e-9 * scale, name  # float32 is not float64
     np.testing.assert_array_equal(gpu["diverged_at"].values, cpu["diverged_at"].values)
     assert np.abs(cpu["a"].values[:, -1] - cpu["a"].values[:, 0]).max() > 1e-3  # the run moved
+
+
+@pytest.mark.parametrize("dtype, tol", [("float64", 1e-12), ("float32", 1e-5)])
+def test_cuda_counter_run_draws_its_samples_in_the_kernel(monkeypatch, dtype, tol):
+    """rng="counter" on the GPU: no input array goes to the device (the kernel is handed an empty one), the block
+    draws each step's samples into its work array, and the run is the CPU's (odd dim: a lane's second coordinate
+    unused; the seed's schedule: partial batches; replicas: seed + r)."""
+    from dyn.engine import loop
+
+    handed = []
+    launch = loop.launch_cuda
+
+    def spy(job, kernel, threads, states, consts, inputs, work, *rest):
+        handed.append((inputs.x.shape, None if work.x is None else work.x.shape, inputs.seed, inputs.step0))
+        return launch(job, kernel, threads, states, consts, inputs, work, *rest)
+
+    monkeypatch.setattr(loop, "launch_cuda", spy)
+    cpu, gpu = both(replicas=2, rng="counter", schedule="seed", frames=2, batch=30, dim=3, seed=6, dtype=dtype)
+    assert_same_run(cpu, gpu, tol)
+    assert gpu["w"].dtype == dtype
+    assert handed and all(x == (1, 0, 3) and w == (2, 30, 3) and seed == 6 for x, w, seed, _ in handed)
+    options = {**SMALL, "replicas": 2, "rng": "counter", "schedule": "seed", "batch": 30, "dim": 3, "seed": 6,
+               "dtype": dtype}
+    part = dyn.simulate("relu", device="cuda", **{**options, "frames": 1})
+    rest = dyn.simulate("relu", device="cuda", init=part, frames=1)  # its kernel draws from step0 > 0 on
+    assert handed[-1][3] == int(part["step"][-1]) > 0
+    np.testing.assert_allclose(rest["w"].isel(time=-1).values, cpu["w"].isel(time=-1).values, rtol=tol, atol=tol)
+    handed.clear()
+    dyn.simulate("relu", device="cuda", **{**SMALL, "frames": 1, "dtype": dtype})  # rng "default": samples given
+    assert handed and all(x[1] == 4 * 3 and w is None for x, w, *_ in handed)  # steps_per_frame x batch; no draws

@@ -6,14 +6,19 @@ threads in order by thread 0), so a run is reproducible; it differs from the CPU
 The per-neuron math is the CPU kernels' scalar helpers (:func:`relu`, :func:`drelu`), and the frame loop
 is the engine's (:func:`dyn.engine.loop.define_cuda_frame_loop`). State, inputs and work arrays are the
 CPU kernels' NamedTuples, holding device arrays, all of the run's float type: constants are ``like(x, c)``, so
-that a float32 run (``advance_cuda_float32``) does float32 arithmetic only.
+that a float32 run (``advance_cuda_float32``) does float32 arithmetic only, but for the draws of rng="counter":
+there the block draws each step's samples itself into ``work.x`` with the counter's scalar helpers (float64
+normals, stored in the run's type: a CPU run's numbers), and no input array goes to the device.
 """
 
 import numpy as np
-from numba import cuda
+from numba import config, cuda, types
+from numba.extending import overload
 
+from dyn.engine.counter import normal_pair
 from dyn.engine.loop import define_cuda_frame_loop
 from dyn.engine.precision import like
+from dyn.engine.streams import DATA
 from dyn.flows.relu.kernels import drelu, relu
 
 THREADS = 128  # at most this many threads a block
@@ -27,11 +32,52 @@ def threads_for(width):
 
 
 @cuda.jit(device=True)
+def given_samples(inputs, r, s):
+    """Step s's samples from the inputs: rows i0 : i0 + sizes[s] of the array returned, (x, i0)."""
+    return (inputs.x[r] if inputs.x.shape[0] > 1 else inputs.x[0]), inputs.starts[s]
+
+
+@cuda.jit(device=True)
+def drawn_samples(inputs, work, r, s):
+    """Step s's samples drawn by the block into ``work.x[r]`` (batch, d), as :func:`dyn.engine.counter.fill_normals`
+    draws them on the CPU: coordinates 2 lane, 2 lane + 1 of sample j are ``normal_pair(seed + r, DATA, 0,
+    step0 + s, j, lane)`` (float64, stored in the run's float type); thread t draws the pairs t, t + T, ..."""
+    x = work.x[r]
+    d = x.shape[1]
+    lanes = (d + 1) // 2
+    for pair in range(cuda.threadIdx.x, inputs.sizes[s] * lanes, cuda.blockDim.x):
+        j, lane = pair // lanes, pair % lanes
+        z0, z1 = normal_pair(inputs.seed + r, DATA, 0, inputs.step0 + s, j, lane)
+        x[j, 2 * lane] = z0
+        if 2 * lane + 1 < d:
+            x[j, 2 * lane + 1] = z1
+    cuda.syncthreads()
+    return x, 0
+
+
+def step_samples(inputs, work, r, s):
+    """Step s's samples (x, i0): drawn in the kernel where the work arrays hold room for them (``work.x``, a
+    rng="counter" run), else the inputs'. On a GPU the choice is made when the kernel is compiled (the type of
+    ``work.x``), so that a run on given samples compiles no draws."""
+    if work.x is None:
+        return given_samples(inputs, r, s)
+    return drawn_samples(inputs, work, r, s)
+
+
+if not config.ENABLE_CUDASIM:  # the simulator runs step_samples as it is
+    @overload(step_samples, target="cuda")
+    def _step_samples(inputs, work, r, s):
+        if isinstance(work[work.fields.index("x")], types.NoneType):
+            return lambda inputs, work, r, s: given_samples(inputs, r, s)
+        return lambda inputs, work, r, s: drawn_samples(inputs, work, r, s)
+
+
+@cuda.jit(device=True)
 def step_cuda(r, states, consts, inputs, work, shared, s):
     t = cuda.threadIdx.x
     T = cuda.blockDim.x
     a, wt, b = states.a[r], states.wt[r], states.b[r]
-    x = inputs.x[r] if inputs.x.shape[0] > 1 else inputs.x[0]
+    x, i0 = step_samples(inputs, work, r, s)
     z, ga, gb, gw = work.z[r], work.ga[r], work.gb[r], work.gw[r]
     ta, tw, tb = consts.ta, consts.tw, consts.tb
     m, d, M = a.shape[0], wt.shape[0], ta.shape[0]
@@ -45,7 +91,7 @@ def step_cuda(r, states, consts, inputs, work, shared, s):
     if t == 0:
         shared[LOSS] = zero
     n = inputs.sizes[s]
-    for i in range(inputs.starts[s], inputs.starts[s] + n):
+    for i in range(i0, i0 + n):
         part = zero
         for k in range(t, m, T):
             zk = b[k]
@@ -106,12 +152,14 @@ def snapshot_cuda(r, states, snaps, f, loss):
 define_cuda_frame_loop(globals())
 
 
-def work_arrays(replicas, width, dim, dtype="float64"):
-    """The device work arrays (z, ga, gb, gw) of ``replicas`` students, of the run's ``dtype``."""
+def work_arrays(replicas, width, dim, dtype="float64", batch=None):
+    """The device work arrays (z, ga, gb, gw) of ``replicas`` students, of the run's ``dtype``; and x (R, batch, d)
+    for a kernel that draws its samples (a ``batch`` given), None otherwise."""
     from dyn.flows.relu.kernels import Work
 
     R, m, d = replicas, width, dim
-    return Work(*(cuda.device_array(shape, dtype) for shape in ((R, m), (R, m), (R, m), (R, d, m))))
+    x = None if batch is None else cuda.device_array((R, batch, d), dtype)
+    return Work(*(cuda.device_array(shape, dtype) for shape in ((R, m), (R, m), (R, m), (R, d, m))), x)
 
 
 def block_snaps(replicas, frames, width, dim, dtype="float64"):

@@ -2,7 +2,7 @@
 
 Every source answers ``block(frames, plan)`` with an array (R or 1, n, d) holding the samples of
 those frames in the order the kernel consumes them. Drawing happens here, outside the kernels, except for
-:class:`CounterSamples` on the CPU, whose numbers the kernel draws itself (the same, bit for bit).
+:class:`CounterSamples`, whose numbers the kernel draws itself on either device (the same, bit for bit on the CPU).
 """
 
 from __future__ import annotations

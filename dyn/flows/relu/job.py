@@ -46,9 +46,9 @@ class ReluJob(Job):
             self.rec["a"][:, 0], self.rec["w"][:, 0], self.rec["b"][:, 0] = student
         self.scale = float(cfg.width if cfg.scaling == "mean-field" else 1.0)
         self.device = resolve_device(cfg.device)
+        # rng="counter": the kernel draws each step's samples itself, on either device (no input arrays)
+        self.draws_inside = isinstance(source, CounterSamples)
         self.gpu = GpuRun(self) if self.device == "cuda" else None
-        # rng="counter" on the CPU: the kernel draws each step's samples itself (no input arrays)
-        self.draws_inside = isinstance(source, CounterSamples) and self.gpu is None
         self.measures = True
 
     def skip_measures(self):
@@ -60,8 +60,8 @@ class ReluJob(Job):
         return steps, {"samples_seen": samples}
 
     def inputs(self, lo, hi):
-        """The plan and samples of local frames lo:hi (drawn here, outside the kernel; rng="counter" on the CPU:
-        none, the kernel draws them)."""
+        """The plan and samples of local frames lo:hi (drawn here, outside the kernel; rng="counter": none, the
+        kernel draws them)."""
         frames = range(self.frame0 + lo, self.frame0 + hi)
         p = plan(self.cfg, frames)
         if self.draws_inside:
@@ -112,7 +112,8 @@ class GpuRun:
         c = job.consts()
         self.consts = kernels.Consts(cuda.to_device(c.ta), cuda.to_device(c.tw), cuda.to_device(c.tb), c.lr,
                                      c.train_a, c.bias)
-        self.work = gpu.work_arrays(cfg.replicas, cfg.width, cfg.dim, job.dtype)
+        self.work = gpu.work_arrays(cfg.replicas, cfg.width, cfg.dim, job.dtype,
+                                    batch=cfg.batch if job.draws_inside else None)  # batch: no step takes more
         self.threads = gpu.threads_for(cfg.width)
         self.kernel = loop.cuda_kernel(gpu, job.dtype)
 
@@ -120,7 +121,9 @@ class GpuRun:
         job, cuda = self.job, self.cuda
         cfg, F = job.cfg, hi - lo
         snaps = self.gpu.block_snaps(cfg.replicas, F, cfg.width, cfg.dim, job.dtype)
-        inputs = kernels.Inputs(cuda.to_device(x), cuda.to_device(p.starts), cuda.to_device(p.sizes))
+        seed = cfg.seed if job.draws_inside else -1
+        inputs = kernels.Inputs(cuda.to_device(x), cuda.to_device(p.starts), cuda.to_device(p.sizes), seed,
+                                job.step_at(lo))
         loop.launch_cuda(job, self.kernel, self.threads, self.state, self.consts, inputs, self.work, lo, hi,
                          p.frame_steps, snaps, zip(("a", "w", "b", "loss_train"), snaps))
 

@@ -81,7 +81,7 @@ class Consts(NamedTuple):
 class Inputs(NamedTuple):
     """A block's samples ``x`` (replica or 1, n, d); step s uses rows starts[s] : starts[s] + sizes[s].
 
-    With ``seed >= 0`` (rng="counter" on the CPU) ``x`` is empty and the kernel draws step s's samples itself,
+    With ``seed >= 0`` (rng="counter") ``x`` is empty and the kernel draws step s's samples itself,
     sample j of replica r being ``normals(seed + r, DATA, 0, step0 + s, j, d)`` (:mod:`dyn.engine.counter`):
     a replica's inputs never go through memory."""
 
@@ -106,7 +106,7 @@ class Work(NamedTuple):
     ga: np.ndarray
     gb: np.ndarray
     gw: np.ndarray
-    x: np.ndarray = None  # (batch, d): a step's samples drawn in the kernel (Inputs.seed >= 0)
+    x: np.ndarray = None  # (batch, d): a step's samples drawn in the kernel (Inputs.seed >= 0); on CUDA (R, batch, d)
 
 
 @njit(cache=True)
