@@ -50,7 +50,8 @@ F64_ARITHMETIC = re.compile(r"\b(?:add|sub|mul|mad|fma|div|rcp|sqrt|rsqrt|neg|ab
 def test_float32_kernels_do_no_float64_arithmetic(tmp_path):
     """The float32 frame loop compiled for a GPU does its arithmetic in float32 only (no .f64 add, sub, mul, fma,
     div, sqrt, comparison or conversion to f64): on consumer GPUs float64 runs at 1/32-1/64 of the rate. The float64
-    loop of the same source, in the same run, shows that the pattern finds float64 arithmetic where there is some."""
+    loop of the same source, in the same run, shows that the pattern finds float64 arithmetic where there is some.
+    (A rng="counter" kernel, compiled apart, draws its samples in float64 as the CPU does: compile_ptx.py checks it.)"""
     env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
     proc = subprocess.run([sys.executable, str(TESTS / "cuda" / "compile_ptx.py"), str(tmp_path)], capture_output=True,
                           text=True, cwd=TESTS.parent, env=env, timeout=900)
