@@ -83,10 +83,11 @@ def _kernel(snapshots):
 
 def measure(cfg, grid, code, w, x, sigmas, names=None, adj=None):
     """{name: (replica, time)} of the measures ``names`` (default: cfg.measures) of snapshots ``w``
-    (R, T, K, D); NaN where the weights are not finite. One parallel kernel call over the snapshots
-    (per few sigma levels when the K x K neighbourhood matrix is needed). ``adj``: the grid's
-    :func:`~dyn.flows.som.grid.adjacent`, if the caller holds it."""
+    (R, T, K, D), taken in float64 whatever the run's dtype; NaN where the weights are not finite. One parallel
+    kernel call over the snapshots (per few sigma levels when the K x K neighbourhood matrix is needed). ``adj``:
+    the grid's :func:`~dyn.flows.som.grid.adjacent`, if the caller holds it."""
     names = tuple(cfg.measures if names is None else names)
+    x, w = np.asarray(x, dtype=np.float64), np.asarray(w, dtype=np.float64)  # a float32 run's too: in float64
     if cfg.normalize:
         x = normalized(x)
         w = normalized(w)
