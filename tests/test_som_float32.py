@@ -138,3 +138,21 @@ def test_cli_float32_file_and_a_bad_dtype(run_cli, tmp_path):
     assert dyn.load(tmp_path / "b.nc").w.dtype == np.float32
     code, out, err = run_cli("simulate", "som", "--steps", "20", "--dtype", "float33", *opts)
     assert code == 2 and one_line_error(err) and "dtype must be one of float64, float32" in err, err
+
+
+def test_equal_norms_in_float32_are_a_tie():
+    """MiniSom's winner is the first argmin of the norms sqrt(d2): in float32, squared distances an ulp apart often
+    share their float32 norm, and then the earlier unit wins. float64's margin (1 + 1e-15) rounds to 1 in float32 and
+    would see no tie; the float32 margin does, and still tells apart distances whose norms differ."""
+    from dyn.flows.som.units import same_norm
+
+    check = njit(lambda d2, best: same_norm(d2, best))
+    f = np.float32
+    pairs = [(a, np.nextafter(a, f(np.inf))) for a in (f(0.37) * f(1.0 + k / 64) for k in range(64))]
+    ties = [(a, b) for a, b in pairs if np.sqrt(a) == np.sqrt(b)]
+    apart = [(a, b) for a, b in pairs if np.sqrt(a) != np.sqrt(b)]
+    assert ties and apart
+    assert all(check(b, a) for a, b in ties)
+    assert not any(check(b, a) for a, b in apart)
+    assert f(1.0 + 1e-15) == 1  # float64's margin, in float32
+    assert check(2.0 + 4e-16, 2.0) and not check(2.0 + 1e-14, 2.0)  # float64 as before
