@@ -71,9 +71,12 @@ def test_topographic_rule_is_refused_on_cuda_in_one_line():
     assert dyn.simulate("som", rule="topographic", steps=1, rows=2, cols=2, n=8, dim=3, batch=4).attrs["device"] == "cpu"
 
 
-@pytest.mark.parametrize("rule, options", [("online", dict(steps=12, replicas=2, shuffle=True, seed=1)),
-                                           ("heskes", dict(steps=8, rows=2, cols=4, topology="hexagonal", toroidal=True)),
-                                           ("batch", dict(steps=3, replicas=2, n=8, lr=0.7, record_every=2))])
+FLOAT32_CASES = [("online", dict(steps=12, replicas=2, shuffle=True, seed=1)),
+                 ("heskes", dict(steps=8, rows=2, cols=4, topology="hexagonal", toroidal=True)),
+                 ("batch", dict(steps=3, replicas=2, n=8, lr=0.7, record_every=2))]
+
+
+@pytest.mark.parametrize("rule, options", FLOAT32_CASES)
 def test_float32_on_cuda_equals_float32_on_the_cpu(rule, options):
     """float32 maps on both devices: the same float32 records, to float32's rounding. The simulator runs the kernels
     as Python (its scalars partly float64), so the two differ by a few float32 roundings a step: 1e-5 relative,
