@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from roofline import line, machine  # noqa: E402
+from roofline import bandwidth, line, machine  # noqa: E402
 from timing import best, row  # noqa: E402
 
 PEAKS = []  # the machine's, measured once
@@ -135,15 +135,14 @@ def compare(label, data, hidden, steps, target, dense_too=False):
         print(f"  {PEAKS[0]}")
     peaks, D, B = PEAKS[0], x.shape[1], cfg.batch
     flops, nbytes = step_counts(D, hidden, B, nnz=np.count_nonzero(x) / len(x) * B if dense_too else None)
-    big = nbytes > 4 << 20  # Adam's arrays out of L3: memory bandwidth
     line(f"D = {D}, hidden {hidden}, batch {B}" + (", sparse first layer" if dense_too else ""), flops, nbytes,
-         steps, t_dyn, peaks.one, peaks.memory if big else (peaks.l3 if nbytes > 1 << 20 else None))
+         steps, t_dyn, peaks.one, bandwidth(peaks, nbytes))
     print(f"  dyn - torch after the run: max |difference| {err:.1e} (W1, centroids, probe features)", flush=True)
     if dense_too:
         t_dense = dyn_time(cfg, x, y, xp, yp, dense=True)[0]
         row("  dyn (BLAS first layer, as for dense inputs)", t_dense, min(t_torch.values()))
         line(f"D = {D}, hidden {hidden}, batch {B}, BLAS first layer", *step_counts(D, hidden, B), steps, t_dense,
-             peaks.one, peaks.memory if big else None)
+             peaks.one, bandwidth(peaks, nbytes))
 
 
 def end_to_end():

@@ -47,6 +47,24 @@ def machine():
     return Peaks(one, every, copy_rate(4 << 20, 50), copy_rate(256 << 20, 2))
 
 
+def l3_bytes():
+    """The L3 cache's size in bytes (Linux sysfs), or 32 MiB where it does not say."""
+    try:
+        with open("/sys/devices/system/cpu/cpu0/cache/index3/size") as fh:
+            text = fh.read().strip()
+        return int(text[:-1]) * {"K": 1 << 10, "M": 1 << 20}[text[-1]]
+    except (OSError, ValueError, KeyError):
+        return 32 << 20
+
+
+def bandwidth(peaks, nbytes):
+    """The bandwidth (GB/s) a step's working set of ``nbytes`` is read at: None inside L2 (1 MiB a core here:
+    no memory floor), L3's copy rate up to the L3 size, memory's beyond."""
+    if nbytes <= 1 << 20:
+        return None
+    return peaks.l3 if nbytes <= l3_bytes() else peaks.memory
+
+
 def line(label, flops, nbytes, steps, seconds, gflops, gbytes=None, bound=""):
     """Print the roofline of a kernel that ran ``steps`` steps of ``flops`` and ``nbytes`` each in ``seconds``,
     against a compute peak of ``gflops`` GFLOP/s and, for bytes that leave the caches, a bandwidth of ``gbytes``

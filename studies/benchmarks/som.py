@@ -25,7 +25,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from roofline import line, machine  # noqa: E402
+from roofline import bandwidth, line, machine  # noqa: E402
 from timing import best, row  # noqa: E402
 
 
@@ -204,8 +204,9 @@ def main():
     if t_torch:
         row("(b) forum's PyTorch step (float32, CPU), 20x20 D=128 B=1024", t_torch)
     row("(b) dyn topographic step (float64)", t_topo, t_torch, ">= 2x")
-    line("topographic 20x20, D = 128, B = 1024 (np.dot: BLAS on all threads)", *topographic_counts(1024, 400, 128, 20, 20),
-         1, t_topo, peaks.every, peaks.l3)
+    flops, nbytes = topographic_counts(1024, 400, 128, 20, 20)
+    line("topographic 20x20, D = 128, B = 1024 (np.dot: BLAS on all threads)", flops, nbytes, 1, t_topo, peaks.every,
+         bandwidth(peaks, nbytes))
 
     # (c) batch map
     big = np.random.default_rng(2).random((16000, 300))
@@ -227,8 +228,9 @@ def main():
     except Exception as err:  # somoclu installs without its compiled library where the build fails
         print(f"somoclu cannot train here ({type(err).__name__}): its row skipped")
     row("(c) dyn batch map, /epoch", t_batch, t_off)
-    line("batch epoch 20x20, n = 16,000, D = 300 (np.dot: BLAS on all threads)", *batch_counts(16000, 400, 300, 20, 20),
-         1, t_batch, peaks.every, peaks.memory)
+    flops, nbytes = batch_counts(16000, 400, 300, 20, 20)
+    line("batch epoch 20x20, n = 16,000, D = 300 (np.dot: BLAS on all threads)", flops, nbytes, 1, t_batch, peaks.every,
+         bandwidth(peaks, nbytes))
 
     # (d) the forum's default run end to end in Python: 300 batches, measures on 301 snapshots
     import dyn
