@@ -13,7 +13,7 @@ from dyn.engine.steps import StepJob, buffer, check_memory, log_marks, replicas_
 from dyn.errors import RunError, UsageError
 from dyn.flows.som.config import DECAY_CODES, MAX_MEASURED, NEIGHBOURHOOD_CODES
 from dyn.flows.som.data import Order, data_of, initial_weights
-from dyn.flows.som.grid import adjacent, grid_of
+from dyn.flows.som.grid import grid_of, neighbour_table
 from dyn.flows.som.measure import measure, schedule, separable
 from dyn.flows.som.record import to_dataset
 from dyn.flows.som.units import RULE_CODES, Consts, Inputs, Snaps, State
@@ -46,7 +46,7 @@ class SomJob(StepJob):
         self.cfg, self.x, self.grid = cfg, np.ascontiguousarray(x, dtype=f), grid_of(cfg)
         self.code = neighbourhood_code(cfg)
         self.sep = separable(self.grid, self.code)
-        self.adj = adjacent(self.grid)
+        self.adj = neighbour_table(self.grid)
         self.measured_slot = self._measured_slots()
         self.w = np.array(w0.transpose(0, 2, 1) if cfg.rule in TRANSPOSED else w0, dtype=f, order="C")
         self.buf = buffer((start or {}).get("momentum_buffer"), w0.shape, f)
