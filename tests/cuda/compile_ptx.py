@@ -55,7 +55,7 @@ def relu_kernel_ptx(dtype="float64", counter=False):
             k.Consts(np.zeros(M, f), np.zeros((M, d), f), np.zeros(M, f), f.type(0.5)),
             k.Inputs(np.zeros((1, 0 if counter else n, d), f), np.zeros(4, np.int64), np.zeros(4, np.int64), 7, 0),
             k.Work(np.zeros((R, m), f), np.zeros((R, m), f), np.zeros((R, m), f), np.zeros((R, d, m), f),
-                   np.zeros((R, n, d), f) if counter else None),
+                   np.zeros((R, n, d) if counter else 0, f)),
             np.zeros(F, np.int64), 0,
             k.Snaps(np.zeros((R, F, m), f), np.zeros((R, F, m, d), f), np.zeros((R, F, m), f), np.zeros((R, F), f)),
             0, np.zeros(R, np.int64))

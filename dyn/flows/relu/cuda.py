@@ -12,7 +12,7 @@ normals, stored in the run's type: a CPU run's numbers), and no input array goes
 """
 
 import numpy as np
-from numba import config, cuda, types
+from numba import config, cuda
 from numba.extending import overload
 
 from dyn.engine.counter import normal_pair
@@ -56,10 +56,11 @@ def drawn_samples(inputs, work, r, s):
 
 
 def step_samples(inputs, work, r, s):
-    """Step s's samples (x, i0): drawn in the kernel where the work arrays hold room for them (``work.x``, a
-    rng="counter" run), else the inputs'. On a GPU the choice is made when the kernel is compiled (the type of
-    ``work.x``), so that a run on given samples compiles no draws."""
-    if work.x is None:
+    """Step s's samples (x, i0): drawn in the kernel where the work arrays hold room for them (``work.x`` (R, batch,
+    d), a rng="counter" run), else the inputs' (``work.x`` an empty placeholder (0,)). On a GPU the choice is made
+    when the kernel is compiled (``work.x``'s number of dimensions), so that a run on given samples compiles no
+    draws (a placeholder, not None: a kernel launch takes no None)."""
+    if work.x.ndim < 3:
         return given_samples(inputs, r, s)
     return drawn_samples(inputs, work, r, s)
 
@@ -67,7 +68,7 @@ def step_samples(inputs, work, r, s):
 if not config.ENABLE_CUDASIM:  # the simulator runs step_samples as it is
     @overload(step_samples, target="cuda")
     def _step_samples(inputs, work, r, s):
-        if isinstance(work[work.fields.index("x")], types.NoneType):
+        if work[work.fields.index("x")].ndim < 3:
             return lambda inputs, work, r, s: given_samples(inputs, r, s)
         return lambda inputs, work, r, s: drawn_samples(inputs, work, r, s)
 
@@ -153,12 +154,12 @@ define_cuda_frame_loop(globals())
 
 
 def work_arrays(replicas, width, dim, dtype="float64", batch=None):
-    """The device work arrays (z, ga, gb, gw) of ``replicas`` students, of the run's ``dtype``; and x (R, batch, d)
-    for a kernel that draws its samples (a ``batch`` given), None otherwise."""
+    """The device work arrays (z, ga, gb, gw) of ``replicas`` students, of the run's ``dtype``; and x: (R, batch, d)
+    for a kernel that draws its samples (a ``batch`` given), else an empty placeholder (0,)."""
     from dyn.flows.relu.kernels import Work
 
     R, m, d = replicas, width, dim
-    x = None if batch is None else cuda.device_array((R, batch, d), dtype)
+    x = cuda.device_array((0,) if batch is None else (R, batch, d), dtype)
     return Work(*(cuda.device_array(shape, dtype) for shape in ((R, m), (R, m), (R, m), (R, d, m))), x)
 
 
