@@ -11,7 +11,7 @@ from numba import njit
 
 import dyn
 from conftest import one_line_error
-from dyn.flows.som.config import DTYPES
+from dyn.config import DTYPES
 from som_reference import online_numpy, small_data, small_init
 
 # short runs on small maps whose winners do not flip between the two precisions (a near tie could: then the maps
@@ -22,12 +22,6 @@ RULES = {
     "batch": dict(rows=3, cols=4, n=60, steps=8, lr=0.8),
     "topographic": dict(rows=3, cols=4, n=60, dim=6, batch=8, steps=30),
 }
-
-
-def test_the_dtype_names_are_the_engines():
-    from dyn.engine.precision import DTYPES as ENGINE
-
-    assert DTYPES == ENGINE
 
 
 @pytest.mark.parametrize("rule", RULES)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dyn.config import (Config, choice, device_option, dtype_option, integer, option, real, replicas_option,
+from dyn.config import (DTYPES, Config, choice, device_option, dtype_option, integer, option, real, replicas_option,
                         resolve_record, seed_option)
 from dyn.errors import UsageError
 
@@ -23,7 +23,6 @@ SIGMA_DECAYS = ("constant", "asymptotic_decay", "inverse_decay_to_one", "linear_
 BUILTIN_DATA = ("uniform", "ring", "blobs", "sphere", "digits")
 WEIGHTS_INITS = ("uniform", "normal", "sample")
 DEVICES = ("auto", "cpu", "cuda")
-DTYPES = ("float64", "float32")  # dyn.engine.precision.DTYPES (a module that imports numba: not for the config)
 # what each snapshot can be measured by (measure.py); short names for the command line
 MEASURES = ("quantization_error", "topographic_error", "topographic_loss", "heskes_energy")
 MEASURE_ALIASES = {"qe": "quantization_error", "te": "topographic_error", "loss": "topographic_loss",
