@@ -22,7 +22,8 @@ from numba import cuda
 from dyn.engine.loop import define_cuda_frame_loop, launch_cuda
 from dyn.flows.sphere import kernels as cpu
 from dyn.flows.sphere.kernels import (ANGULAR, BEFORE, EXPONENTIAL, RIESZ, SEED, angular_term, great_circle,
-                                      heavy_ball, riesz_pair, riesz_pair_slope, seed_term, tangent)
+                                      heavy_ball, seed_term, tangent)
+from dyn.flows.sphere.pairs import riesz_pair, riesz_pair_slope
 
 THREADS = 256  # at most this many threads a block (256 x 255 registers fit any GPU's register file)
 LOSS = THREADS  # shared slot of the step's loss, after the threads' shares

@@ -8,7 +8,7 @@ from dyn.engine import loop
 from dyn.engine.device import resolve_device
 from dyn.engine.steps import StepJob, buffer, replicas_first, snapshot_count
 from dyn.errors import UsageError
-from dyn.flows.sphere import kernels
+from dyn.flows.sphere import kernels, pairs
 from dyn.flows.sphere.config import SphereConfig
 from dyn.flows.sphere.record import codes, to_dataset
 from dyn.flows.sphere.state import as_points, draw_data, draw_vectors
@@ -58,7 +58,7 @@ class SphereJob(StepJob):
     def advance(self, lo, hi, frame_steps):
         cfg = self.cfg
         step0 = self.step_at(lo)
-        split = self.replicas == 1 and self.obj != kernels.ANGULAR and cfg.vectors >= kernels.SPLIT_VECTORS
+        split = self.replicas == 1 and self.obj != kernels.ANGULAR and cfg.vectors >= pairs.SPLIT_VECTORS
         consts = kernels.Consts(self.obj, self.op, cfg.k, cfg.s, self.grad, self.rule, cfg.accumulate, cfg.lr,
                                 cfg.momentum, split)
         if self.gpu is not None:

@@ -1,7 +1,7 @@
 """CPU kernels of the sphere flow: objectives, their gradients, and the projected/Riemannian steps.
 
 In order: scalar helpers (the per-element math), objectives and gradients of one replica, the step,
-the block kernels, and what is measured at each snapshot.
+the block kernels.
 
 Vectors are rows: ``w`` (replica, vector, dim), data ``x`` (replica or 1, sample, dim). Objectives:
 
@@ -14,12 +14,8 @@ Vectors are rows: ``w`` (replica, vector, dim), data ``x`` (replica or 1, sample
 - mhe: E = 1/(M(M-1)) sum_{i != j} f_s(|u_i - u_j|), u = w/|w|, f_s(z) = z^-s (s > 0), log(1/z) (s = 0)
   (Liu et al. 2018, the regulariser's normalisation), so E = 2/(M(M-1)) times the Riesz energy of u.
 
-The Riesz energy's pair pass (``riesz``, also under mhe and the measures) takes each pair (i, j > i) once;
-from 32 vectors on (``SIMD_VECTORS``; fewer: a pair at a time), a row i at a time vectorised over j (``pair_row``): the pair's force is subtracted from w_j's gradient and
-summed into w_i's, those sums over j in SIMD lanes (reassociated, in an order fixed by the code). The rows
-are cut into ``PAIR_TILES`` fixed tiles of about equal pair counts, each with a gradient of its own, added in
-tile order: one replica of many vectors runs its tiles on all cores (``Consts.split``), with the same bits
-as in turn on one.
+The Riesz energy's pair pass is :mod:`dyn.flows.sphere.pairs`; the snapshots' measures
+:mod:`dyn.flows.sphere.measure`.
 
 Kernels use numpy's error model: a division by zero (two vectors at the same point, a zero vector)
 gives inf or NaN, which stops the replica as diverged, instead of raising.
@@ -35,9 +31,10 @@ import math
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from dyn.engine.loop import define_frame_loop
+from dyn.flows.sphere.pairs import Pairs, pair_scratch, riesz
 
 ANGULAR, RIESZ, MHE = 0, 1, 2
 COSINE, LINEAR, SIGMOID = 0, 1, 2
@@ -84,30 +81,6 @@ def op_slope(op, c, k):
         return 1.0
     t = math.acos(min(1.0, max(-1.0, c)))
     return -dg_theta(op, t, k) / math.sin(t)
-
-
-@njit(cache=True, error_model="numpy")
-def riesz_pair(r2, s):
-    """Pair energy at squared distance r2: r^-s, or -log r for s = 0."""
-    if s == 0.0:
-        return -0.5 * math.log(r2)
-    if s == 1.0:
-        return math.sqrt(1.0 / r2)
-    if s == 2.0:
-        return 1.0 / r2
-    return r2 ** (-0.5 * s)
-
-
-@njit(cache=True, error_model="numpy")
-def riesz_pair_slope(r2, e, s):
-    """d(pair energy)/d(r2) = -s/2 r^-(s+2), or -1/(2 r2) for s = 0, given the pair energy e (no new root)."""
-    if s == 0.0:
-        return -0.5 / r2
-    if s == 1.0:
-        return -0.5 * e * e * e
-    if s == 2.0:
-        return -e * e
-    return -0.5 * s * e / r2
 
 
 @njit(cache=True, error_model="numpy")
@@ -223,171 +196,6 @@ def angular_seed(w, x, xn, op, k, g, p, xtw):
             for q in range(d):
                 g[j, q] += inv * p[n, q]
     return loss
-
-
-@njit(cache=True, error_model="numpy")
-def riesz_coefficient(r2, s):
-    """(pair energy, 2 d(pair energy)/d(r2)) at squared distance r2: the pair adds coefficient * (w_i - w_j)
-    to the gradient of w_i, and its negative to that of w_j."""
-    e = riesz_pair(r2, s)
-    return e, 2.0 * riesz_pair_slope(r2, e, s)
-
-
-SIMD_VECTORS = 32  # fewer vectors: the pairs one at a time (rows too short for SIMD to pay, and the sums in the
-# order of the CUDA kernels' pair loop, which then agree with these to the rounding of a few dot products)
-PAIR_TILES = 4  # row tiles of the pair pass, fixed: the sums and so the results do not depend on the threads
-SPLIT_VECTORS = 2000  # one replica of at least this many vectors splits its pair pass across the threads (below,
-# a parallel region a step costs more than it saves on a busy machine: see the README's sphere speed)
-
-
-class Pairs(NamedTuple):
-    """Scratch of the pair pass: the vectors transposed (d, M); per row tile its gradient (tile, d, M), a row of
-    squared distances (tile, M) and its energy (tile,); the tiles' first rows (tile + 1,); whether the tiles run
-    in parallel (one replica, many vectors) or in turn."""
-
-    wt: np.ndarray
-    gt: np.ndarray
-    r2: np.ndarray
-    energy: np.ndarray
-    bounds: np.ndarray
-    split: bool
-
-
-@njit(cache=True, error_model="numpy")
-def pair_scratch(M, d, split=False):
-    """The pair pass's scratch for M vectors in R^d; the tiles hold about equal numbers of pairs (i, j > i)."""
-    bounds = np.zeros(PAIR_TILES + 1, dtype=np.int64)
-    total, i = M * (M - 1) // 2, 0
-    for k in range(1, PAIR_TILES + 1):
-        while i < M and i * M - i * (i + 1) // 2 < k * total / PAIR_TILES:
-            i += 1
-        bounds[k] = i
-    bounds[PAIR_TILES] = M
-    return Pairs(np.empty((d, M)), np.empty((PAIR_TILES, d, M)), np.empty((PAIR_TILES, M)), np.empty(PAIR_TILES),
-                 bounds, split)
-
-
-@njit(cache=True, error_model="numpy", fastmath={"reassoc"})
-def pair_row(wt, gt, i, s, r2):
-    """The pairs (i, j > i), vectorised over j: each one's force goes to w_j in ``gt`` (d, M), their sum to w_i;
-    returns their energy. Reassociation lets the sums over j run in SIMD lanes, in an order fixed by the code."""
-    d = wt.shape[0]
-    n = wt.shape[1] - i - 1
-    r = r2[:n]  # loops over slices from 0: numba's index checks would keep range(i + 1, M) from vectorising
-    r[:] = 0.0
-    for q in range(d):
-        a, row = wt[q, i], wt[q, i + 1:]
-        for j in range(n):
-            t = a - row[j]
-            r[j] += t * t
-    energy = 0.0
-    for j in range(n):
-        e, r[j] = riesz_coefficient(r[j], s)
-        energy += e
-    for q in range(d):
-        a, row, out = wt[q, i], wt[q, i + 1:], gt[q, i + 1:]
-        total = 0.0
-        for j in range(n):
-            t = r[j] * (a - row[j])
-            total += t
-            out[j] -= t
-        gt[q, i] += total
-    return energy
-
-
-@njit(cache=True, error_model="numpy", fastmath={"reassoc"})
-def pair_row3(wt, gt, i, s):
-    """:func:`pair_row` for d = 3 in one loop (1.3x faster: the Thomson problem)."""
-    x, y, z = wt[0, i + 1:], wt[1, i + 1:], wt[2, i + 1:]
-    gx, gy, gz = gt[0, i + 1:], gt[1, i + 1:], gt[2, i + 1:]
-    a, b, c = wt[0, i], wt[1, i], wt[2, i]
-    energy, sx, sy, sz = 0.0, 0.0, 0.0, 0.0
-    for j in range(x.shape[0]):
-        tx, ty, tz = a - x[j], b - y[j], c - z[j]
-        r2 = tx * tx
-        r2 += ty * ty
-        r2 += tz * tz
-        e, f = riesz_coefficient(r2, s)
-        energy += e
-        tx, ty, tz = f * tx, f * ty, f * tz
-        sx += tx
-        sy += ty
-        sz += tz
-        gx[j] -= tx
-        gy[j] -= ty
-        gz[j] -= tz
-    gt[0, i] += sx
-    gt[1, i] += sy
-    gt[2, i] += sz
-    return energy
-
-
-@njit(cache=True, error_model="numpy")
-def pair_tile(pairs, s, k):
-    """Row tile k of the pair pass: its rows' pairs into its own gradient ``gt[k]`` and energy."""
-    wt, gt = pairs.wt, pairs.gt[k]
-    gt[:, :] = 0.0
-    energy = 0.0
-    for i in range(pairs.bounds[k], pairs.bounds[k + 1]):
-        energy += pair_row3(wt, gt, i, s) if wt.shape[0] == 3 else pair_row(wt, gt, i, s, pairs.r2[k])
-    pairs.energy[k] = energy
-
-
-@njit(cache=True, error_model="numpy", parallel=True)
-def pair_tiles_split(pairs, s):
-    for k in prange(PAIR_TILES):
-        pair_tile(pairs, s, k)
-
-
-@njit(cache=True, error_model="numpy")
-def pairs_in_turn(w, s, g):
-    """The Riesz energy and its gradient, a pair (i, j > i) at a time, i then j ascending (every sum in that order)."""
-    M, d = w.shape
-    g[:, :] = 0.0
-    energy = 0.0
-    for i in range(M):
-        for j in range(i + 1, M):
-            r2 = 0.0
-            for q in range(d):
-                t = w[i, q] - w[j, q]
-                r2 += t * t
-            e, c = riesz_coefficient(r2, s)
-            energy += e
-            for q in range(d):
-                t = c * (w[i, q] - w[j, q])
-                g[i, q] += t
-                g[j, q] -= t
-    return energy
-
-
-@njit(cache=True, error_model="numpy")
-def riesz(w, s, g, pairs):
-    """E = sum_{i<j} e(|w_i - w_j|^2); its gradient into ``g``; leaves w transposed in ``pairs.wt``. From
-    ``SIMD_VECTORS`` vectors on, each pair is computed once in SIMD rows; the rows go in ``PAIR_TILES`` fixed
-    tiles, each with its own gradient, added in tile order: the result is the same whether the tiles run in turn
-    or in parallel (``pairs.split``)."""
-    M, d = w.shape
-    wt = pairs.wt
-    for q in range(d):
-        for i in range(M):
-            wt[q, i] = w[i, q]
-    if M < SIMD_VECTORS:
-        return pairs_in_turn(w, s, g)
-    if pairs.split:
-        pair_tiles_split(pairs, s)
-    else:
-        for k in range(PAIR_TILES):
-            pair_tile(pairs, s, k)
-    gt, energy = pairs.gt, pairs.energy[0]
-    for k in range(1, PAIR_TILES):
-        energy += pairs.energy[k]
-    for i in range(M):
-        for q in range(d):
-            total = gt[0, q, i]
-            for k in range(1, PAIR_TILES):
-                total += gt[k, q, i]
-            g[i, q] = total
-    return energy
 
 
 @njit(cache=True, error_model="numpy")
@@ -568,59 +376,3 @@ def snapshot(state, consts, work, snaps, slot, loss):
 
 
 define_frame_loop(globals())
-
-
-@njit(cache=True, error_model="numpy")
-def largest_cosine(ut, c):
-    """max_{i<j} u_i . u_j of the rows of u, given transposed (d, M); ``c`` (M,) scratch."""
-    d, M = ut.shape
-    top = -1.0
-    for i in range(M - 1):
-        r = c[:M - i - 1]
-        r[:] = 0.0
-        for q in range(d):
-            a, row = ut[q, i], ut[q, i + 1:]
-            for j in range(r.shape[0]):
-                r[j] += a * row[j]
-        for j in range(r.shape[0]):
-            top = max(top, r[j])
-    return top
-
-
-@njit(cache=True, error_model="numpy")
-def direction_energy(w, energy_kind, s, u, g, pairs):
-    """(energy, minimum pairwise angle) of the directions u = w/|w|; energy_kind RIESZ or MHE. ``g`` (M, d) and
-    ``pairs`` are scratch."""
-    M = w.shape[0]
-    normalise_rows(w, u)
-    energy = riesz(u, s, g, pairs)  # leaves u transposed in pairs.wt
-    if energy_kind == MHE:
-        energy *= 2.0 / (M * (M - 1))
-    angle = math.acos(min(1.0, largest_cosine(pairs.wt, pairs.r2[0]))) if M > 1 else np.nan
-    return energy, angle
-
-
-@njit(cache=True, error_model="numpy")
-def measure(snap_w, x, obj, op, k, s, grad, energy_kind, loss, radial, tangent, energy, min_angle):
-    """Objective, gradient norms (radial and tangent to w/|w|), energy and minimum angle of each snapshot.
-
-    ``snap_w`` (R, T, M, d); outputs (R, T) or (R, T, M), NaN left where a snapshot is NaN (diverged).
-    """
-    R, T, M, d = snap_w.shape
-    for job in range(R * T):  # serial: a tenth of a run's cost, and a parallel twin would double the compile time
-        r, t = job // T, job % T
-        w = snap_w[r, t]
-        if not np.isfinite(w[0, 0]):
-            continue
-        xr = x[r] if x.shape[0] > 1 else x[0]
-        N = xr.shape[0]
-        g, u = np.empty((M, d)), np.empty((M, d))
-        loss[r, t] = objective(w, xr, row_norms(xr), obj, op, k, s, grad, g, u, np.empty((N, d)), np.empty((N, M)))
-        normalise_rows(w, u)
-        for j in range(M):
-            a, b = dot(g[j], u[j]), 0.0
-            for q in range(d):
-                b += (g[j, q] - a * u[j, q]) ** 2
-            radial[r, t, j] = abs(a)
-            tangent[r, t, j] = math.sqrt(b)
-        energy[r, t], min_angle[r, t] = direction_energy(w, energy_kind, s, u, g, pair_scratch(M, d))

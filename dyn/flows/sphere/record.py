@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from dyn.flows.sphere import kernels
+from dyn.flows.sphere.measure import measure
 from dyn.flows.sphere.config import OBJECTIVES, OPERATORS
 from dyn.io.schema import run_dataset
 
@@ -65,7 +66,7 @@ def measured(cfg, w, x):
            "min_angle": np.full((R, T), np.nan)}
     obj, op, grad, _ = codes(cfg)
     kind = kernels.MHE if cfg.objective == "mhe" else kernels.RIESZ
-    kernels.measure(np.ascontiguousarray(w), x, obj, op, cfg.k, cfg.s, grad, kind, out["loss"],
+    measure(np.ascontiguousarray(w), x, obj, op, cfg.k, cfg.s, grad, kind, out["loss"],
                     out["grad_radial"], out["grad_tangent"], out["energy"], out["min_angle"])
     return out
 

@@ -1,0 +1,66 @@
+"""What is measured at a sphere run's snapshots, after the run: the objective, its gradient's radial and tangent
+parts, the directions' energy and their minimum angle."""
+
+import math
+
+import numpy as np
+from numba import njit
+
+from dyn.flows.sphere.kernels import MHE, dot, normalise_rows, objective, row_norms
+from dyn.flows.sphere.pairs import pair_scratch, riesz
+
+
+@njit(cache=True, error_model="numpy")
+def largest_cosine(ut, c):
+    """max_{i<j} u_i . u_j of the rows of u, given transposed (d, M); ``c`` (M,) scratch."""
+    d, M = ut.shape
+    top = -1.0
+    for i in range(M - 1):
+        r = c[:M - i - 1]
+        r[:] = 0.0
+        for q in range(d):
+            a, row = ut[q, i], ut[q, i + 1:]
+            for j in range(r.shape[0]):
+                r[j] += a * row[j]
+        for j in range(r.shape[0]):
+            top = max(top, r[j])
+    return top
+
+
+@njit(cache=True, error_model="numpy")
+def direction_energy(w, energy_kind, s, u, g, pairs):
+    """(energy, minimum pairwise angle) of the directions u = w/|w|; energy_kind RIESZ or MHE. ``g`` (M, d) and
+    ``pairs`` are scratch."""
+    M = w.shape[0]
+    normalise_rows(w, u)
+    energy = riesz(u, s, g, pairs)  # leaves u transposed in pairs.wt
+    if energy_kind == MHE:
+        energy *= 2.0 / (M * (M - 1))
+    angle = math.acos(min(1.0, largest_cosine(pairs.wt, pairs.r2[0]))) if M > 1 else np.nan
+    return energy, angle
+
+
+@njit(cache=True, error_model="numpy")
+def measure(snap_w, x, obj, op, k, s, grad, energy_kind, loss, radial, tangent, energy, min_angle):
+    """Objective, gradient norms (radial and tangent to w/|w|), energy and minimum angle of each snapshot.
+
+    ``snap_w`` (R, T, M, d); outputs (R, T) or (R, T, M), NaN left where a snapshot is NaN (diverged).
+    """
+    R, T, M, d = snap_w.shape
+    for job in range(R * T):  # serial: a tenth of a run's cost, and a parallel twin would double the compile time
+        r, t = job // T, job % T
+        w = snap_w[r, t]
+        if not np.isfinite(w[0, 0]):
+            continue
+        xr = x[r] if x.shape[0] > 1 else x[0]
+        N = xr.shape[0]
+        g, u = np.empty((M, d)), np.empty((M, d))
+        loss[r, t] = objective(w, xr, row_norms(xr), obj, op, k, s, grad, g, u, np.empty((N, d)), np.empty((N, M)))
+        normalise_rows(w, u)
+        for j in range(M):
+            a, b = dot(g[j], u[j]), 0.0
+            for q in range(d):
+                b += (g[j, q] - a * u[j, q]) ** 2
+            radial[r, t, j] = abs(a)
+            tangent[r, t, j] = math.sqrt(b)
+        energy[r, t], min_angle[r, t] = direction_energy(w, energy_kind, s, u, g, pair_scratch(M, d))
