@@ -31,14 +31,33 @@ def test_cuda_simulator_suite():
     assert re.search(r"\b\d+ passed", out) and not re.search(r"skipped|failed|error", out), out[-3000:]
 
 
-@needs_numba_cuda
-def test_helpers_compile_for_a_gpu():
+@pytest.fixture(scope="module")
+def compiled_ptx():
+    """tests/cuda/compile_ptx.py run once (without the simulator): its process, for the tests that read its report."""
     env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
     proc = subprocess.run([sys.executable, str(TESTS / "cuda" / "compile_ptx.py")], capture_output=True, text=True,
                           cwd=TESTS.parent, env=env, timeout=900)
     if proc.returncode == 3:
         pytest.skip(proc.stdout.strip())
+    return proc
+
+
+@needs_numba_cuda
+def test_helpers_compile_for_a_gpu(compiled_ptx):
+    proc = compiled_ptx
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+
+
+@needs_numba_cuda
+def test_sphere_float32_kernel_does_float32_arithmetic_on_a_gpu(compiled_ptx):
+    """The sphere's advance_cuda_float32 typed with float32 arrays: no float64 instruction in its PTX (but libdevice's
+    sin/cos reduction of huge arguments, which its angles never reach), where the float64 kernel has hundreds."""
+    proc = compiled_ptx
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    found = re.search(r"^sphere float32: no float64 arithmetic \((\d+) float64 instructions in the float64 kernel; "
+                      r"(\d+) libdevice sin/cos huge-argument reductions\)$", proc.stdout, re.M)
+    assert found, proc.stdout[-3000:]
+    assert int(found.group(1)) > 100 and int(found.group(2)) <= 4  # cos, sin (g and g'), and the great circle's pair
 
 
 def test_cpu_paths_never_import_numba_cuda():

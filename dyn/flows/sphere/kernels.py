@@ -34,6 +34,7 @@ import numpy as np
 from numba import njit
 
 from dyn.engine.loop import define_frame_loop
+from dyn.engine.precision import like
 from dyn.flows.sphere.pairs import Pairs, pair_scratch, riesz
 
 ANGULAR, RIESZ, MHE = 0, 1, 2
@@ -47,11 +48,13 @@ def g_theta(op, t, k):
     """The SphereConv operator g(theta): cos, 1 - 2 theta / pi, or the seed's g_sigmoid with steepness k."""
     if op == COSINE:
         return math.cos(t)
+    one = like(t, 1.0)
     if op == LINEAR:
-        return 1.0 - 2.0 * t / math.pi
-    etk = math.exp((t - math.pi / 2) / k)
-    e0k = math.exp(-math.pi / 2 / k)
-    return ((1.0 - etk) * (1.0 + e0k)) / ((1.0 + etk) * (1.0 - e0k))
+        return one - like(t, 2.0) * t / like(t, math.pi)
+    k = like(t, k)
+    etk = math.exp((t - like(t, math.pi / 2)) / k)
+    e0k = math.exp(like(t, -math.pi / 2) / k)
+    return ((one - etk) * (one + e0k)) / ((one + etk) * (one - e0k))
 
 
 @njit(cache=True, error_model="numpy")
@@ -60,10 +63,11 @@ def dg_theta(op, t, k):
     if op == COSINE:
         return -math.sin(t)
     if op == LINEAR:
-        return -2.0 / math.pi
-    etk = math.exp((t - math.pi / 2) / k)
-    e0k = math.exp(-math.pi / 2 / k)
-    return -2.0 * (1.0 + e0k) * etk / (1.0 - e0k) / (1.0 + etk) ** 2 / k
+        return like(t, -2.0 / math.pi)
+    one, k = like(t, 1.0), like(t, k)
+    etk = math.exp((t - like(t, math.pi / 2)) / k)
+    e0k = math.exp(like(t, -math.pi / 2) / k)
+    return like(t, -2.0) * (one + e0k) * etk / (one - e0k) / (one + etk) ** 2 / k
 
 
 @njit(cache=True, error_model="numpy")
@@ -71,15 +75,15 @@ def op_value(op, c, k):
     """g as a function of c = cos theta (cosine: c itself, as the seed's forward)."""
     if op == COSINE:
         return c
-    return g_theta(op, math.acos(min(1.0, max(-1.0, c))), k)
+    return g_theta(op, math.acos(min(like(c, 1.0), max(like(c, -1.0), c))), k)
 
 
 @njit(cache=True, error_model="numpy")
 def op_slope(op, c, k):
     """dg/dc = -g'(theta) / sin theta (cosine: 1)."""
     if op == COSINE:
-        return 1.0
-    t = math.acos(min(1.0, max(-1.0, c)))
+        return like(c, 1.0)
+    t = math.acos(min(like(c, 1.0), max(like(c, -1.0), c)))
     return -dg_theta(op, t, k) / math.sin(t)
 
 
@@ -89,7 +93,7 @@ def angular_term(op, xw, xn, nw, nw2, k):
     nw2 = |w_j|^2; the gradient of vector j is sum_n (ax x_n - aw w_j)."""
     c = xw / (xn * nw)
     gv = op_value(op, c, k)
-    a = 2.0 * gv * op_slope(op, c, k)
+    a = like(c, 2.0) * gv * op_slope(op, c, k)
     return gv * gv, a * c / nw2, a / (xn * nw)
 
 
@@ -98,13 +102,13 @@ def seed_term(op, xw, xn, nw, nw2, k):
     """Data point n and vector j, the seed's backward: (g^2, the factor of its row p_n)."""
     c = xw / (xn * nw)
     gv = op_value(op, c, k)
-    return gv * gv, 2.0 * gv * op_slope(op, c, k) / math.sqrt(xn * xn * nw2 - xw * xw)
+    return gv * gv, like(c, 2.0) * gv * op_slope(op, c, k) / math.sqrt(xn * xn * nw2 - xw * xw)
 
 
 @njit(cache=True, error_model="numpy")
 def heavy_ball(mu, v, g):
     """One coordinate of the momentum buffer: mu v + g."""
-    return mu * v + g
+    return like(v, mu) * v + g
 
 
 @njit(cache=True, error_model="numpy")
@@ -117,17 +121,18 @@ def tangent(a, c, u):
 def great_circle(lr, vn):
     """The exponential map's step along -v, |v| = vn: (cos a, sin a / vn, sqrt(1 + a^2)), a = lr vn; the last is
     the norm the normalising retraction would see. (1, 0, 1) for v = 0: no move."""
-    a = lr * vn
+    a = like(vn, lr) * vn
+    one = like(vn, 1.0)
     if vn > 0.0:
-        return math.cos(a), math.sin(a) / vn, math.sqrt(1.0 + a * a)
-    return 1.0, 0.0, math.sqrt(1.0 + a * a)
+        return math.cos(a), math.sin(a) / vn, math.sqrt(one + a * a)
+    return one, like(vn, 0.0), math.sqrt(one + a * a)
 
 
 @njit(cache=True, error_model="numpy", fastmath={"reassoc"})
 def dot(a, b):
     """a . b of two rows. Reassociation lets the sum run in SIMD lanes (8x faster at d = 1000); the order
     is fixed by the code, so results are reproducible and independent of the thread count."""
-    total = 0.0
+    total = like(a[0], 0.0)  # a row of the state or the data: d >= 2 elements
     for q in range(a.shape[0]):
         total += a[q] * b[q]
     return total
@@ -135,7 +140,7 @@ def dot(a, b):
 
 @njit(cache=True, error_model="numpy")
 def row_norms(x):
-    out = np.empty(x.shape[0])
+    out = np.empty(x.shape[0], x.dtype)
     for n in range(x.shape[0]):
         out[n] = math.sqrt(dot(x[n], x[n]))
     return out
@@ -152,11 +157,11 @@ def dots(w, x, j, xtw):
 @njit(cache=True, error_model="numpy")
 def angular_exact(w, x, xn, op, k, g, xtw):
     """``xtw`` (N, M) is scratch."""
-    loss = 0.0
+    loss = like(w[0, 0], 0.0)
     for j in range(w.shape[0]):
         nw2 = dots(w, x, j, xtw)
         nw = math.sqrt(nw2)
-        aw = 0.0
+        aw = like(nw, 0.0)
         for q in range(w.shape[1]):
             g[j, q] = 0.0
         for n in range(x.shape[0]):
@@ -178,7 +183,7 @@ def angular_seed(w, x, xn, op, k, g, p, xtw):
     for n in range(N):
         for q in range(d):
             p[n, q] = x[n, q]
-    loss = 0.0
+    loss = like(w[0, 0], 0.0)
     for j in range(M):
         nw2 = dots(w, x, j, xtw)
         for n in range(N):
@@ -202,7 +207,8 @@ def angular_seed(w, x, xn, op, k, g, p, xtw):
 def normalise_rows(w, u):
     """u = w / |w| row by row."""
     for i in range(w.shape[0]):
-        inv = 1.0 / math.sqrt(dot(w[i], w[i]))
+        n = math.sqrt(dot(w[i], w[i]))
+        inv = like(n, 1.0) / n
         for q in range(w.shape[1]):
             u[i, q] = w[i, q] * inv
 
@@ -212,10 +218,11 @@ def mhe(w, s, g, u, pairs):
     """The MHE energy of the directions; the chain rule through u = w/|w| projects and divides by |w|."""
     M, d = w.shape
     normalise_rows(w, u)
-    scale = 2.0 / (M * (M - 1))
+    zero = like(w[0, 0], 0.0)
+    scale = like(zero, 2.0) / like(zero, M * (M - 1))
     energy = scale * riesz(u, s, g, pairs)
     for i in range(M):
-        n2, dot = 0.0, 0.0
+        n2, dot = zero, zero
         for q in range(d):
             n2 += w[i, q] * w[i, q]
             dot += g[i, q] * u[i, q]
@@ -242,7 +249,7 @@ def objective_in(w, x, xn, obj, op, k, s, grad, g, u, p, xtw, pairs):
 def objective(w, x, xn, obj, op, k, s, grad, g, u, p, xtw):
     """:func:`objective_in` with the energies' scratch of its own (a step keeps its scratch in ``Work``)."""
     return objective_in(w, x, xn, obj, op, k, s, grad, g, u, p, xtw,
-                        pair_scratch(0 if obj == ANGULAR else w.shape[0], w.shape[1]))
+                        pair_scratch(0 if obj == ANGULAR else w.shape[0], w.shape[1], False, w.dtype))
 
 
 @njit(cache=True, error_model="numpy")
@@ -253,6 +260,7 @@ def step_vector(w, src, v, rule, lr, mu):
     and 3, where the exponential map makes it unnecessary), |w| before the seed's normalisation (rule 1).
     """
     d = w.shape[0]
+    lr = like(w[0], lr)
     if rule <= BEFORE:
         for q in range(d):
             v[q] = heavy_ball(mu, v[q], src[q])
@@ -262,7 +270,8 @@ def step_vector(w, src, v, rule, lr, mu):
                 w[q] = w[q] / n - lr * v[q]
             return n
     else:
-        inv = 1.0 / math.sqrt(dot(w, w))
+        n = math.sqrt(dot(w, w))
+        inv = like(n, 1.0) / n
         for q in range(d):
             w[q] *= inv
         dv, ds = dot(v, w), dot(src, w)
@@ -292,7 +301,8 @@ class State(NamedTuple):
 
 
 class Consts(NamedTuple):
-    """The objective (codes as the module's constants, k, s), step rule, accumulation, lr, momentum."""
+    """The objective (codes as the module's constants, k, s), step rule, accumulation, lr, momentum; k, s, lr and
+    momentum of the run's float type (the job makes them so: a float32 run's arithmetic stays float32)."""
 
     obj: int
     op: int
@@ -340,9 +350,9 @@ def replica(states, inputs, snaps, r):
 @njit(cache=True, error_model="numpy")
 def scratch(state, consts, inputs):
     M, d = state.w.shape
-    N = inputs.x.shape[0]
-    return Work(np.empty((M, d)), np.empty((M, d)), np.empty((N, d)), np.empty((N, M)), row_norms(inputs.x),
-                np.empty(M), pair_scratch(0 if consts.obj == ANGULAR else M, d, consts.split))
+    N, f = inputs.x.shape[0], state.w.dtype  # the run's float type
+    return Work(np.empty((M, d), f), np.empty((M, d), f), np.empty((N, d), f), np.empty((N, M), f),
+                row_norms(inputs.x), np.empty(M, f), pair_scratch(0 if consts.obj == ANGULAR else M, d, consts.split, f))
 
 
 @njit(cache=True, error_model="numpy")

@@ -18,29 +18,31 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit, prange
 
+from dyn.engine.precision import like
+
 
 @njit(cache=True, error_model="numpy")
 def riesz_pair(r2, s):
     """Pair energy at squared distance r2: r^-s, or -log r for s = 0."""
     if s == 0.0:
-        return -0.5 * math.log(r2)
+        return like(r2, -0.5) * math.log(r2)
     if s == 1.0:
-        return math.sqrt(1.0 / r2)
+        return math.sqrt(like(r2, 1.0) / r2)
     if s == 2.0:
-        return 1.0 / r2
-    return r2 ** (-0.5 * s)
+        return like(r2, 1.0) / r2
+    return r2 ** like(r2, -0.5 * s)
 
 
 @njit(cache=True, error_model="numpy")
 def riesz_pair_slope(r2, e, s):
     """d(pair energy)/d(r2) = -s/2 r^-(s+2), or -1/(2 r2) for s = 0, given the pair energy e (no new root)."""
     if s == 0.0:
-        return -0.5 / r2
+        return like(r2, -0.5) / r2
     if s == 1.0:
-        return -0.5 * e * e * e
+        return like(e, -0.5) * e * e * e
     if s == 2.0:
         return -e * e
-    return -0.5 * s * e / r2
+    return like(e, -0.5 * s) * e / r2
 
 
 @njit(cache=True, error_model="numpy")
@@ -48,7 +50,8 @@ def riesz_coefficient(r2, s):
     """(pair energy, 2 d(pair energy)/d(r2)) at squared distance r2: the pair adds coefficient * (w_i - w_j)
     to the gradient of w_i, and its negative to that of w_j."""
     e = riesz_pair(r2, s)
-    return e, 2.0 * riesz_pair_slope(r2, e, s)
+    return e, like(e, 2.0) * riesz_pair_slope(r2, e, s)
+
 
 SIMD_VECTORS = 32  # fewer vectors: the pairs one at a time (rows too short for SIMD to pay, and the sums in the
 # order of the CUDA kernels' pair loop, which then agree with these to the rounding of a few dot products)
@@ -71,8 +74,9 @@ class Pairs(NamedTuple):
 
 
 @njit(cache=True, error_model="numpy")
-def pair_scratch(M, d, split=False):
-    """The pair pass's scratch for M vectors in R^d; the tiles hold about equal numbers of pairs (i, j > i)."""
+def pair_scratch(M, d, split=False, dtype=np.float64):
+    """The pair pass's scratch for M vectors in R^d, of float type ``dtype`` (the vectors'); the tiles hold about
+    equal numbers of pairs (i, j > i)."""
     bounds = np.zeros(PAIR_TILES + 1, dtype=np.int64)
     total, i = M * (M - 1) // 2, 0
     for k in range(1, PAIR_TILES + 1):
@@ -80,8 +84,8 @@ def pair_scratch(M, d, split=False):
             i += 1
         bounds[k] = i
     bounds[PAIR_TILES] = M
-    return Pairs(np.empty((d, M)), np.empty((PAIR_TILES, d, M)), np.empty((PAIR_TILES, M)), np.empty(PAIR_TILES),
-                 bounds, split)
+    return Pairs(np.empty((d, M), dtype), np.empty((PAIR_TILES, d, M), dtype), np.empty((PAIR_TILES, M), dtype),
+                 np.empty(PAIR_TILES, dtype), bounds, split)
 
 
 @njit(cache=True, error_model="numpy", fastmath={"reassoc"})
@@ -97,13 +101,13 @@ def pair_row(wt, gt, i, s, r2):
         for j in range(n):
             t = a - row[j]
             r[j] += t * t
-    energy = 0.0
+    energy = like(wt[0, 0], 0.0)
     for j in range(n):
         e, r[j] = riesz_coefficient(r[j], s)
         energy += e
     for q in range(d):
         a, row, out = wt[q, i], wt[q, i + 1:], gt[q, i + 1:]
-        total = 0.0
+        total = like(a, 0.0)
         for j in range(n):
             t = r[j] * (a - row[j])
             total += t
@@ -118,7 +122,8 @@ def pair_row3(wt, gt, i, s):
     x, y, z = wt[0, i + 1:], wt[1, i + 1:], wt[2, i + 1:]
     gx, gy, gz = gt[0, i + 1:], gt[1, i + 1:], gt[2, i + 1:]
     a, b, c = wt[0, i], wt[1, i], wt[2, i]
-    energy, sx, sy, sz = 0.0, 0.0, 0.0, 0.0
+    zero = like(a, 0.0)
+    energy, sx, sy, sz = zero, zero, zero, zero
     for j in range(x.shape[0]):
         tx, ty, tz = a - x[j], b - y[j], c - z[j]
         r2 = tx * tx
@@ -144,7 +149,7 @@ def pair_tile(pairs, s, k):
     """Row tile k of the pair pass: its rows' pairs into its own gradient ``gt[k]`` and energy."""
     wt, gt = pairs.wt, pairs.gt[k]
     gt[:, :] = 0.0
-    energy = 0.0
+    energy = like(wt[0, 0], 0.0)
     for i in range(pairs.bounds[k], pairs.bounds[k + 1]):
         energy += pair_row3(wt, gt, i, s) if wt.shape[0] == 3 else pair_row(wt, gt, i, s, pairs.r2[k])
     pairs.energy[k] = energy
@@ -161,10 +166,11 @@ def pairs_in_turn(w, s, g):
     """The Riesz energy and its gradient, a pair (i, j > i) at a time, i then j ascending (every sum in that order)."""
     M, d = w.shape
     g[:, :] = 0.0
-    energy = 0.0
+    zero = like(w[0, 0], 0.0)
+    energy = zero
     for i in range(M):
         for j in range(i + 1, M):
-            r2 = 0.0
+            r2 = zero
             for q in range(d):
                 t = w[i, q] - w[j, q]
                 r2 += t * t
