@@ -19,10 +19,10 @@ def footprint(cfg, initial=True):
     R, M, d, N, F = cfg.replicas, cfg.vectors, cfg.dim, cfg.samples, np.dtype(cfg.dtype).itemsize
     T = snapshot_count(cfg.steps, cfg.record_every, initial, cfg.record)
     # the vectors as drawn in float64 (and their draw's scratch); the job's copy, the momentum and accumulation
-    # buffers in the run's type; the measures are computed in float64 (from a float64 copy of a float32 run's w)
+    # buffers in the run's type; the measures are computed in float64
     out = {"loss of every step": F * R * cfg.steps, "vectors and buffers": M * d * (8 * (R + 2) + F * 3 * R),
            "data": N * d * (8 * (R + 2) + F * R),
-           "measures at the snapshots": 8 * R * T * (3 + 2 * M + N * M + (M * d if N else 0) + (M * d if F < 8 else 0))}
+           "measures at the snapshots": 8 * R * T * (3 + 2 * M + N * M + (M * d if N else 0))}
     return out
 
 

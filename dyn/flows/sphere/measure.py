@@ -44,14 +44,16 @@ def direction_energy(w, energy_kind, s, u, g, pairs):
 def measure(snap_w, x, obj, op, k, s, grad, energy_kind, loss, radial, tangent, energy, min_angle):
     """Objective, gradient norms (radial and tangent to w/|w|), energy and minimum angle of each snapshot.
 
-    ``snap_w`` (R, T, M, d); outputs (R, T) or (R, T, M), NaN left where a snapshot is NaN (diverged).
+    ``snap_w`` (R, T, M, d), of the run's float type: each snapshot is measured in float64; ``x`` float64; outputs
+    (R, T) or (R, T, M), NaN left where a snapshot is NaN (diverged).
     """
     R, T, M, d = snap_w.shape
+    w = np.empty((M, d))  # the snapshot in float64 (a float32 run's: exact)
     for job in range(R * T):  # serial: a tenth of a run's cost, and a parallel twin would double the compile time
         r, t = job // T, job % T
-        w = snap_w[r, t]
-        if not np.isfinite(w[0, 0]):
+        if not np.isfinite(snap_w[r, t, 0, 0]):
             continue
+        w[:, :] = snap_w[r, t]
         xr = x[r] if x.shape[0] > 1 else x[0]
         N = xr.shape[0]
         g, u = np.empty((M, d)), np.empty((M, d))

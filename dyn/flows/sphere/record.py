@@ -67,7 +67,7 @@ def measured(cfg, w, x):
            "min_angle": np.full((R, T), np.nan)}
     obj, op, grad, _ = codes(cfg)
     kind = kernels.MHE if cfg.objective == "mhe" else kernels.RIESZ
-    measure(np.ascontiguousarray(w, dtype=np.float64), np.ascontiguousarray(x, dtype=np.float64), obj, op, cfg.k,
+    measure(np.ascontiguousarray(w), np.ascontiguousarray(x, dtype=np.float64), obj, op, cfg.k,
             cfg.s, grad, kind, out["loss"], out["grad_radial"], out["grad_tangent"], out["energy"], out["min_angle"])
     return {name: values.astype(cfg.dtype, copy=False) for name, values in out.items()}
 
