@@ -117,3 +117,28 @@ def test_direction_measures_match_plain_numpy(kind):
     assert angle == pytest.approx(np.arccos(cos.max()), rel=1e-12)
     assert np.isnan(direction_energy(w[:1], kind, 1.0, np.empty((1, d)), np.empty((1, d)),
                                      pair_pass.pair_scratch(1, d))[1])
+
+
+def in_order_largest_cosine(u):
+    """max_{i<j} u_i . u_j, each dot product summed over the coordinates in order, in numpy float64 (exact IEEE
+    products and sums, as the kernels' in-order loop)."""
+    M, d = u.shape
+    c = u[:, None, 0] * u[None, :, 0]
+    for q in range(1, d):
+        c = c + u[:, None, q] * u[None, :, q]
+    return c[np.triu_indices(M, 1)].max()
+
+
+@pytest.mark.parametrize("split", [False, True])
+@pytest.mark.parametrize("M, d", [(7, 3), (60, 3), (131, 4), (400, 3)])
+def test_one_sweep_gives_the_energy_of_the_pair_pass_and_the_angle_of_the_dot_products_to_the_bit(M, d, split):
+    """The directions' energy and minimum angle in one sweep over the pairs: the energy is the pair pass's own
+    (the same bits as ``riesz`` on u), the angle that of the largest in-order dot product."""
+    w = points(M, d, seed=M)
+    u = np.empty_like(w)
+    kernels.normalise_rows(w, u)
+    energy, angle = direction_energy(w, kernels.RIESZ, 1.0, np.empty_like(w), np.empty_like(w),
+                                     pair_pass.pair_scratch(M, d, split))
+    assert energy == pass_of(u, 1.0)[0]
+    assert angle == math.acos(min(1.0, in_order_largest_cosine(u)))
+    assert angle == pytest.approx(np.arccos((ref.unit(w) @ ref.unit(w).T)[np.triu_indices(M, 1)].max()), rel=1e-12)

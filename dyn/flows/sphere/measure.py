@@ -4,43 +4,27 @@ parts, the directions' energy and their minimum angle."""
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from dyn.flows.sphere.kernels import MHE, dot, normalise_rows, objective, row_norms
-from dyn.flows.sphere.pairs import pair_scratch, riesz
-
-
-@njit(cache=True, error_model="numpy")
-def largest_cosine(ut, c):
-    """max_{i<j} u_i . u_j of the rows of u, given transposed (d, M); ``c`` (M,) scratch."""
-    d, M = ut.shape
-    top = -1.0
-    for i in range(M - 1):
-        r = c[:M - i - 1]
-        r[:] = 0.0
-        for q in range(d):
-            a, row = ut[q, i], ut[q, i + 1:]
-            for j in range(r.shape[0]):
-                r[j] += a * row[j]
-        for j in range(r.shape[0]):
-            top = max(top, r[j])
-    return top
+from dyn.flows.sphere.pairs import PAIR_TILES, pair_scratch, riesz
 
 
 @njit(cache=True, error_model="numpy")
 def direction_energy(w, energy_kind, s, u, g, pairs):
     """(energy, minimum pairwise angle) of the directions u = w/|w|; energy_kind RIESZ or MHE. ``g`` (M, d) and
-    ``pairs`` are scratch."""
+    ``pairs`` are scratch. One sweep over the pairs: the largest cosine u_i . u_j is taken with the energy."""
     M = w.shape[0]
     normalise_rows(w, u)
-    energy = riesz(u, s, g, pairs)  # leaves u transposed in pairs.wt
+    tops = np.full(PAIR_TILES, -1.0)
+    energy = riesz(u, s, g, pairs, tops)
     if energy_kind == MHE:
         energy *= 2.0 / (M * (M - 1))
-    angle = math.acos(min(1.0, largest_cosine(pairs.wt, pairs.r2[0]))) if M > 1 else np.nan
+    angle = math.acos(min(1.0, tops.max())) if M > 1 else np.nan
     return energy, angle
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", parallel=True)
 def measure(snap_w, x, obj, op, k, s, grad, energy_kind, loss, radial, tangent, energy, min_angle):
     """Objective, gradient norms (radial and tangent to w/|w|), energy and minimum angle of each snapshot.
 
@@ -48,11 +32,11 @@ def measure(snap_w, x, obj, op, k, s, grad, energy_kind, loss, radial, tangent, 
     (R, T) or (R, T, M), NaN left where a snapshot is NaN (diverged).
     """
     R, T, M, d = snap_w.shape
-    w = np.empty((M, d))  # the snapshot in float64 (a float32 run's: exact)
-    for job in range(R * T):  # serial: a tenth of a run's cost, and a parallel twin would double the compile time
+    for job in prange(R * T):  # the snapshots in parallel, each measured on one thread: the same bits on any count
         r, t = job // T, job % T
         if not np.isfinite(snap_w[r, t, 0, 0]):
             continue
+        w = np.empty((M, d))  # the snapshot in float64 (a float32 run's: exact)
         w[:, :] = snap_w[r, t]
         xr = x[r] if x.shape[0] > 1 else x[0]
         N = xr.shape[0]

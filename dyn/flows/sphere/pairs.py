@@ -145,20 +145,62 @@ def pair_row3(wt, gt, i, s):
 
 
 @njit(cache=True, error_model="numpy")
-def pair_tile(pairs, s, k):
-    """Row tile k of the pair pass: its rows' pairs into its own gradient ``gt[k]`` and energy."""
+def largest(r, top):
+    """max(top, max of r) in eight independent lanes (the CPU runs them side by side; a max is exact in any order)."""
+    n = r.shape[0]
+    m = n - n % 8
+    t0 = t1 = t2 = t3 = t4 = t5 = t6 = t7 = top
+    for j in range(0, m, 8):
+        t0, t1, t2, t3 = max(t0, r[j]), max(t1, r[j + 1]), max(t2, r[j + 2]), max(t3, r[j + 3])
+        t4, t5, t6, t7 = max(t4, r[j + 4]), max(t5, r[j + 5]), max(t6, r[j + 6]), max(t7, r[j + 7])
+    for j in range(m, n):
+        t0 = max(t0, r[j])
+    return max(max(max(t0, t1), max(t2, t3)), max(max(t4, t5), max(t6, t7)))
+
+
+@njit(cache=True, error_model="numpy")
+def largest_cosine_row(wt, i, c):
+    """max_{j > i} u_i . u_j (-1 for none) of the vectors u given transposed (d, M); ``c`` (M,) scratch. Each dot
+    product is summed over the coordinates in order (no reassociation; d = 3 starts from the first product rather
+    than 0 + it, which changes only a zero's sign): the maximum, exact in any order, and its arccos are the same bits
+    however the rows are taken."""
+    r = c[:wt.shape[1] - i - 1]
+    if wt.shape[0] == 3:  # the Thomson problem: the three coordinates in one loop
+        x, y, z = wt[0, i + 1:], wt[1, i + 1:], wt[2, i + 1:]
+        a, b, cz = wt[0, i], wt[1, i], wt[2, i]
+        for j in range(r.shape[0]):
+            t = a * x[j]
+            t += b * y[j]
+            t += cz * z[j]
+            r[j] = t
+    else:
+        r[:] = 0.0
+        for q in range(wt.shape[0]):
+            a, row = wt[q, i], wt[q, i + 1:]
+            for j in range(r.shape[0]):
+                r[j] += a * row[j]
+    return largest(r, like(wt[0, 0], -1.0))
+
+
+@njit(cache=True, error_model="numpy")
+def pair_tile(pairs, s, k, tops=None):
+    """Row tile k of the pair pass: its rows' pairs into its own gradient ``gt[k]`` and energy; with ``tops``
+    (tile,), the largest dot product of its pairs into ``tops[k]``, row by row as the row's energy is summed (the
+    snapshots' minimum angle; a training step passes none, and compiles without it)."""
     wt, gt = pairs.wt, pairs.gt[k]
     gt[:, :] = 0.0
     energy = like(wt[0, 0], 0.0)
     for i in range(pairs.bounds[k], pairs.bounds[k + 1]):
         energy += pair_row3(wt, gt, i, s) if wt.shape[0] == 3 else pair_row(wt, gt, i, s, pairs.r2[k])
+        if tops is not None:  # the row is in cache; pair_row is done with its scratch r2[k]
+            tops[k] = max(tops[k], largest_cosine_row(wt, i, pairs.r2[k]))
     pairs.energy[k] = energy
 
 
 @njit(cache=True, error_model="numpy", parallel=True)
-def pair_tiles_split(pairs, s):
+def pair_tiles_split(pairs, s, tops=None):
     for k in prange(PAIR_TILES):
-        pair_tile(pairs, s, k)
+        pair_tile(pairs, s, k, tops)
 
 
 @njit(cache=True, error_model="numpy")
@@ -184,23 +226,27 @@ def pairs_in_turn(w, s, g):
 
 
 @njit(cache=True, error_model="numpy")
-def riesz(w, s, g, pairs):
+def riesz(w, s, g, pairs, tops=None):
     """E = sum_{i<j} e(|w_i - w_j|^2); its gradient into ``g``; leaves w transposed in ``pairs.wt``. From
     ``SIMD_VECTORS`` vectors on, each pair is computed once in SIMD rows; the rows go in ``PAIR_TILES`` fixed
     tiles, each with its own gradient, added in tile order: the result is the same whether the tiles run in turn
-    or in parallel (``pairs.split``)."""
+    or in parallel (``pairs.split``). With ``tops`` (tile,) of -1: the largest w_i . w_j over the pairs, in the
+    same sweep (:func:`pair_tile`), split over its entries (their maximum is the largest)."""
     M, d = w.shape
     wt = pairs.wt
     for q in range(d):
         for i in range(M):
             wt[q, i] = w[i, q]
     if M < SIMD_VECTORS:
+        if tops is not None:  # a few vectors: the dot products after the pairs
+            for i in range(M - 1):
+                tops[0] = max(tops[0], largest_cosine_row(wt, i, pairs.r2[0]))
         return pairs_in_turn(w, s, g)
     if pairs.split:
-        pair_tiles_split(pairs, s)
+        pair_tiles_split(pairs, s, tops)
     else:
         for k in range(PAIR_TILES):
-            pair_tile(pairs, s, k)
+            pair_tile(pairs, s, k, tops)
     gt, energy = pairs.gt, pairs.energy[0]
     for k in range(1, PAIR_TILES):
         energy += pairs.energy[k]
