@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from dyn.flows.sphere import kernels
-from dyn.flows.sphere.measure import measure
 from dyn.flows.sphere.config import OBJECTIVES, OPERATORS
+from dyn.flows.sphere.measure import measure
 from dyn.io.schema import run_dataset
 
 VARIABLES = {
