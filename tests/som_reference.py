@@ -1,5 +1,7 @@
 """Independent truths for the som flow: MiniSom runs, the forum's PyTorch code, numpy formulas."""
 
+import math
+
 import numpy as np
 
 
@@ -45,4 +47,34 @@ def forum_torch(init, batches, sigma=5.0, lr=1e-3, momentum=0.9, rows=20, cols=2
         loss.backward()
         opt.step()
         out.append(lin_wts.detach().numpy().copy())
+    return out
+
+
+def online_numpy(x, w0, steps, rows, cols, lr=0.5, sigma=1.0, dtype=np.float64):
+    """MiniSom's online rule as plain numpy in ``dtype``, step by step: samples in order, asymptotic decays of lr
+    and sigma over ``steps``, the gaussian neighbourhood of a rectangular grid as a product of a row and a column
+    factor, the winner the first argmin of the norms |x - w_k| (as MiniSom's ``winner``).
+
+    Every operation is one IEEE operation of ``dtype`` (``exp`` in float64, then rounded: a correctly rounded
+    exponential, as the C library's ``expf`` computes it). Returns the weights (K, D) after each step."""
+    f = np.dtype(dtype).type
+    x, w = np.asarray(x, dtype), np.array(w0, dtype)
+    K, D = w.shape
+    gi, gj = np.divmod(np.arange(K), cols)
+    T, half, one, two = f(steps), f(2.0), f(1.0), f(2.0)
+    out = []
+    for t in range(steps):
+        decay = one + f(t) / (T / half)
+        eta, sig = f(lr) / decay, f(sigma) / decay
+        xs = x[t % len(x)]
+        d2 = np.zeros(K, dtype)
+        for q in range(D):
+            d2 = d2 + (xs[q] - w[:, q]) * (xs[q] - w[:, q])
+        c = int(np.argmin(np.sqrt(d2)))
+        expo = lambda d: np.array([f(math.exp(float(v))) for v in -(d * d) / (two * sig * sig)], dtype)  # noqa: E731
+        fa = expo((np.arange(rows) - gi[c]).astype(dtype))
+        fb = expo((np.arange(cols) - gj[c]).astype(dtype))
+        h = fa[gi] * fb[gj] * eta
+        w = w + h[:, None] * (xs[None, :] - w)
+        out.append(w.copy())
     return out

@@ -110,3 +110,25 @@ def test_unknown_device_is_a_usage_error():
     with pytest.raises(UsageError, match="choose one of: auto, cpu, cuda") as err:
         device.resolve_device("gpu")
     assert err.value.exit_code == 2
+
+
+# float64 arithmetic in PTX: an operation on .f64, or a conversion to f64 (cvt.<rounding>.f64.<from>)
+PTX_F64 = re.compile(r"\b(?:add|sub|mul|fma|div|sqrt|ex2|lg2|rcp)(?:\.\w+)*\.f64\b|\bcvt(?:\.\w+)*\.f64\.\w+")
+
+
+@needs_numba_cuda
+def test_som_float32_kernel_does_float32_arithmetic_only(tmp_path):
+    """som's advance_cuda_float32 (online, heskes, batch) compiled for a real GPU: no float64 instruction at all (no
+    float64 operation, no conversion to float64), so a float32 run's arithmetic is float32 on the GPU, schedules and
+    exponentials included; the float64 kernel, checked the same way, has them."""
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
+    proc = subprocess.run([sys.executable, str(TESTS / "cuda" / "compile_ptx.py"), "som_float32", str(tmp_path)],
+                          capture_output=True, text=True, cwd=TESTS.parent, env=env, timeout=900)
+    if proc.returncode == 3:
+        pytest.skip(proc.stdout.strip())
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    for rule in ("online", "heskes", "batch"):
+        ptx = (tmp_path / f"som_float32_{rule}.ptx").read_text()
+        assert ".entry" in ptx and "ex2.approx" in ptx and re.search(r"\bfma\.rn\.f32\b", ptx), rule  # float32 math
+        assert not PTX_F64.findall(ptx), (rule, sorted(set(PTX_F64.findall(ptx)))[:10])
+    assert len(PTX_F64.findall((tmp_path / "som_float64.ptx").read_text())) > 100

@@ -27,9 +27,22 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from roofline import bandwidth, line, machine  # noqa: E402
 from timing import best, row  # noqa: E402
 
+PEAKS = []  # the machine's, measured once
 
+
+def step_counts(D, H, B, K=10, nnz=None):
+    """(flops, bytes) of a center step, counted from the kernel: the first layer's product forward and its
+    weight gradient backward, 2 B D H each (2 nnz H on the sparse path, nnz the batch's nonzero inputs);
+    the 2-wide bottleneck and the K-way head 4 B (H + K) forward and 8 B (H + K) backward; softmax and the
+    center loss ~25 B K; Adam ~12 flops a parameter. Bytes: Adam reads theta, its gradient and both moments
+    and writes three of them (7 x 8 bytes a parameter), and the first layer's weights are read twice and
+    their gradient written once."""
+    P = D * H + 3 * H + 2 + 3 * K
+    first = 2 * (nnz if nnz is not None else B * D) * H
+    return 2 * first + 12 * B * (H + K) + 25 * B * K + 12 * P, 8 * (7 * P + 3 * D * H)
 
 def problem(data, hidden, steps, batch=128):
     from dyn.flows.center.config import CenterConfig
@@ -117,10 +130,19 @@ def compare(label, data, hidden, steps, target, dense_too=False):
     err = max(float(abs(job.theta[0, :D * hidden].reshape(D, hidden) - W1).max()), float(abs(job.c[0] - cc).max()),
               float(abs(job.rec["h"][0, -1] - hp).max()))
     row("  dyn" + (" (sparse first layer)" if dense_too else ""), t_dyn, min(t_torch.values()), target)
+    if not PEAKS:
+        PEAKS.append(machine())
+        print(f"  {PEAKS[0]}")
+    peaks, D, B = PEAKS[0], x.shape[1], cfg.batch
+    flops, nbytes = step_counts(D, hidden, B, nnz=np.count_nonzero(x) / len(x) * B if dense_too else None)
+    line(f"D = {D}, hidden {hidden}, batch {B}" + (", sparse first layer" if dense_too else ""), flops, nbytes,
+         steps, t_dyn, peaks.one, bandwidth(peaks, nbytes))
     print(f"  dyn - torch after the run: max |difference| {err:.1e} (W1, centroids, probe features)", flush=True)
     if dense_too:
-        row("  dyn (BLAS first layer, as for dense inputs)", dyn_time(cfg, x, y, xp, yp, dense=True)[0],
-            min(t_torch.values()))
+        t_dense = dyn_time(cfg, x, y, xp, yp, dense=True)[0]
+        row("  dyn (BLAS first layer, as for dense inputs)", t_dense, min(t_torch.values()))
+        line(f"D = {D}, hidden {hidden}, batch {B}, BLAS first layer", *step_counts(D, hidden, B), steps, t_dense,
+             peaks.one, bandwidth(peaks, nbytes))
 
 
 def end_to_end():

@@ -1,6 +1,6 @@
 """dyn on a GPU against PyTorch on the same GPU, ready to run where one exists.
 
-    python studies/benchmarks/gpu.py [--replicas 4096] [--frames 500]
+    python studies/benchmarks/gpu.py [--replicas 4096] [--frames 500] [--dtype float32]
 
 Row 1: an ensemble of seed 002's run (m = 20, d = 2, 4 teacher neurons, the seed's schedule: 17,660 steps
 of 20 samples), ``--replicas`` runs at once: dyn ``device="cuda"`` (one CUDA block a replica, one launch per
@@ -11,6 +11,8 @@ dyn against PyTorch CUDA in the dense pair-matrix form (an N x N x 3 difference 
 Row 3: a 100 x 100 self-organising map, batch rule, 10,000 uniform points in 2-D, ``--som-epochs`` epochs: dyn
 against PyTorch CUDA (``cdist`` + ``argmin`` for the winners, the Gaussian neighbourhood as a dense
 units x points matrix, the weighted mean as one matmul).
+``--dtype float32`` runs every row in float32 on both sides (dyn's ``dtype="float32"``: float32 arithmetic
+and records; consumer GPUs run float64 at 1/32 or 1/64 of their float32 rate).
 Without a GPU (or without numba-cuda / a CUDA build of torch) it says what is missing and exits 0; a flow
 whose CUDA kernels refuse an option prints that line instead of its row.
 """
@@ -31,11 +33,11 @@ def frame_sizes(frames):
     return [100 * int(math.log(10.0 + 10.0 * i)) for i in range(frames)]
 
 
-def torch_batched(replicas, frames, width=20, dim=2, batch=20, lr=0.5):
+def torch_batched(replicas, frames, width=20, dim=2, batch=20, lr=0.5, dtype="float64"):
     """Minibatch SGD of ``replicas`` students at once on CUDA, gradients written out (as dyn's kernel)."""
     import torch
 
-    dev, f64 = torch.device("cuda"), torch.float64
+    dev, f64 = torch.device("cuda"), getattr(torch, dtype)  # f64: the run's float type
     g = torch.Generator(device=dev).manual_seed(0)
     ta, tw, tb = (torch.randn(*s, generator=g, device=dev, dtype=f64) for s in ((4,), (4, dim), (4,)))
     a = torch.randn(replicas, width, generator=g, device=dev, dtype=f64)
@@ -57,11 +59,11 @@ def torch_batched(replicas, frames, width=20, dim=2, batch=20, lr=0.5):
     return a
 
 
-def torch_thomson(n, steps, lr, dim=3, seed=0):
+def torch_thomson(n, steps, lr, dim=3, seed=0, dtype="float64"):
     """Riemannian gradient descent on the Riesz s = 1 energy of ``n`` unit vectors, dense pair form."""
     import torch
 
-    dev, f64 = torch.device("cuda"), torch.float64
+    dev, f64 = torch.device("cuda"), getattr(torch, dtype)  # f64: the run's float type
     g = torch.Generator(device=dev).manual_seed(seed)
     x = torch.nn.functional.normalize(torch.randn(n, dim, generator=g, device=dev, dtype=f64), dim=1)
     eye = torch.eye(n, device=dev, dtype=torch.bool)
@@ -75,11 +77,11 @@ def torch_thomson(n, steps, lr, dim=3, seed=0):
     return x
 
 
-def torch_batch_som(rows, cols, points, epochs, sigma=10.0, seed=0):
+def torch_batch_som(rows, cols, points, epochs, sigma=10.0, seed=0, dtype="float64"):
     """The batch SOM rule: winners by cdist + argmin, then every unit moves to its neighbourhood-weighted mean."""
     import torch
 
-    dev, f64 = torch.device("cuda"), torch.float64
+    dev, f64 = torch.device("cuda"), getattr(torch, dtype)  # f64: the run's float type
     g = torch.Generator(device=dev).manual_seed(seed)
     data = torch.rand(points, 2, generator=g, device=dev, dtype=f64)
     weights = torch.rand(rows * cols, 2, generator=g, device=dev, dtype=f64)
@@ -131,6 +133,7 @@ def main():
     parser.add_argument("--frames", type=int, default=500)
     parser.add_argument("--sphere-steps", type=int, default=1000)
     parser.add_argument("--som-epochs", type=int, default=20)
+    parser.add_argument("--dtype", choices=("float64", "float32"), default="float64")
     args = parser.parse_args()
 
     from dyn.engine.device import cuda_available, cuda_installed
@@ -139,22 +142,23 @@ def main():
         print("no GPU here (numba-cuda " + ("installed" if cuda_installed() else "not installed")
               + ", numba.cuda.is_available() False): nothing to measure")
         return 0
-    options = dict(replicas=args.replicas, frames=args.frames, test_loss="none", rng="counter")
+    dt = args.dtype
+    options = dict(replicas=args.replicas, frames=args.frames, test_loss="none", rng="counter", dtype=dt)
     t = dyn_row(f"dyn cuda, seed 002 x {args.replicas} replicas (whole dyn.simulate)", "relu", options, dict(frames=2))
-    torch_row("torch cuda batched, the same (float64)", lambda: torch_batched(args.replicas, args.frames),
-              lambda: torch_batched(8, 2), t)
+    torch_row(f"torch cuda batched, the same ({dt})", lambda: torch_batched(args.replicas, args.frames, dtype=dt),
+              lambda: torch_batched(8, 2, dtype=dt), t)
 
     n, steps, lr = 4096, args.sphere_steps, 1e-5
-    options = dict(objective="riesz", s=1.0, vectors=n, dim=3, update="riemannian", lr=lr, steps=steps)
+    options = dict(objective="riesz", s=1.0, vectors=n, dim=3, update="riemannian", lr=lr, steps=steps, dtype=dt)
     t = dyn_row(f"dyn cuda, Thomson N = {n}, {steps} steps", "sphere", options, dict(vectors=16, steps=2))
-    torch_row("torch cuda, the same (dense pair form)", lambda: torch_thomson(n, steps, lr),
-              lambda: torch_thomson(16, 2, lr), t)
+    torch_row("torch cuda, the same (dense pair form)", lambda: torch_thomson(n, steps, lr, dtype=dt),
+              lambda: torch_thomson(16, 2, lr, dtype=dt), t)
 
     epochs = args.som_epochs
-    options = dict(rule="batch", rows=100, cols=100, data="uniform", n=10_000, dim=2, steps=epochs)
+    options = dict(rule="batch", rows=100, cols=100, data="uniform", n=10_000, dim=2, steps=epochs, dtype=dt)
     t = dyn_row(f"dyn cuda, som 100 x 100 batch, {epochs} epochs", "som", options, dict(rows=4, cols=4, n=50, steps=2))
-    torch_row("torch cuda, the same", lambda: torch_batch_som(100, 100, 10_000, epochs),
-              lambda: torch_batch_som(4, 4, 50, 2), t)
+    torch_row("torch cuda, the same", lambda: torch_batch_som(100, 100, 10_000, epochs, dtype=dt),
+              lambda: torch_batch_som(4, 4, 50, 2, dtype=dt), t)
     return 0
 
 

@@ -28,6 +28,24 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parents[1] / "tests"))
 
 import seed003 as S  # noqa: E402
+from roofline import line, machine  # noqa: E402
+
+
+def step_counts(sizes):
+    """(flops, bytes) of one single-sample step of the network ``sizes`` (e.g. [2, 1]: the linear model; [2, 5, 5,
+    1]: the MLP), counted from kernels.py: forward 2 P (P parameters, biases included), the loss and its slope
+    ~6, backward 2 P for the weight gradient and 2 sum(n_l n_(l+1)) for the deltas below the top layer, the
+    gradient zeroed and the update 3 P; bytes: the parameters read three times and written once, the gradient
+    written twice and read once, the sample and its label (everything in L1)."""
+    P = sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:]))
+    back = sum(a * b for a, b in zip(sizes[1:-1], sizes[2:]))
+    return 2 * P + 6 + 2 * P + 2 * back + 3 * P, 8 * (7 * P + sizes[0] + 2)
+
+
+def data_counts(D=2):
+    """(flops, bytes) of a data-flow step: the linear model's output 2 D + 1, the loss and its slope ~6, the
+    point's gradient and move 4 D; the point read and written, theta and the label read."""
+    return 2 * D + 1 + 6 + 4 * D, 8 * (2 * D + D + 1 + 2)
 
 
 def timed(fn, repeat=3):
@@ -118,12 +136,16 @@ def main():
     for name in ("hinge", "mlp", "data"):  # compile / load the cache
         dyn.simulate("linear", as_seed=name, steps=10, **({"fit_steps": 10} if name == "data" else {}))
     common = dict(data=x, labels=t)
+    peaks = machine()
+    print(peaks)
     for name in ("hinge", "squared"):
         k, job = kernel_time(as_seed=name, order=orders[name], **common)
         assert np.abs(job.theta[0] - weights[name]).max() < 1e-10
         e2e, _ = timed(lambda: dyn.simulate("linear", as_seed=name, order=orders[name], **common))
         row(f"(a) seed {name} run, {len(orders[name]):,} steps: the seed's loop ported", seed_times[name])
         row(f"(a) ... dyn kernel (same weights to 1e-10)", k, seed_times[name], ">= 200x, < 50 ms")
+        line(f"{name}, linear model D = 2", *step_counts([2, 1]), len(orders[name]), k[0], peaks.one,
+             bound="a step is a chain of dependent scalar operations on a few numbers: latency, not flops")
         row(f"(a) ... dyn.simulate end to end", e2e, seed_times[name])
     init = {"w": clf.w[0, :2], "b": clf.w[0, 2]}
     k, job = kernel_time(as_seed="data", order=orders["data"], init=init, **common)
@@ -131,9 +153,12 @@ def main():
     e2e, _ = timed(lambda: dyn.simulate("linear", as_seed="data", order=orders["data"], init=init, **common))
     row("(a) seed data flow, 500,000 steps: the seed's exercise completed, ported", seed_times["data"])
     row("(a) ... dyn kernel (same positions to 1e-10)", k, seed_times["data"], ">= 200x, < 50 ms")
+    line("data flow, one point a step", *data_counts(), len(orders["data"]), k[0], peaks.one, bound="latency")
     row("(a) ... dyn.simulate end to end (positions of 2,000 points x 501 snapshots)", e2e, seed_times["data"])
     mlp = dict(model="mlp", layers=[5, 5], steps=100_000, init=W, order=orders["mlp"], **common)
     k, job = kernel_time(**mlp)
+    line("MLP 2-5-5-1, one sample a step", *step_counts([2, 5, 5, 1]), 100_000, k[0], peaks.one,
+         bound="layers of 5: too narrow for SIMD, each layer waits for the one before")
     e2e, ds = timed(lambda: dyn.simulate("linear", **mlp))
     if t_torch is not None:
         gap = max(np.abs(ds[f"weight{l}"].values[-1] - W_torch[l]).max() for l in range(3))

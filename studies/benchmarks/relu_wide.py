@@ -30,29 +30,10 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from timing import best, row, timed  # noqa: E402
+from roofline import machine  # noqa: E402
+from timing import row, timed  # noqa: E402
 
 FLOPS_PER_PAIR = 5.44e6 / 353_200  # flops a sample and neuron (the seed run: 353,200 samples)
-
-
-def machine():
-    """(matmul GFLOP/s on one thread, on all threads, L3 copy GB/s, memory copy GB/s), numpy float64."""
-    from threadpoolctl import threadpool_limits
-
-    n = 2000
-    a, b = np.random.default_rng(0).standard_normal((2, n, n))
-    a @ b
-    flops = 2.0 * n ** 3
-    with threadpool_limits(1):
-        one = flops / best(lambda: a @ b, repeat=5) / 1e9
-    every = flops / best(lambda: a @ b, repeat=5) / 1e9
-
-    def copy_rate(nbytes, repeat):
-        src = np.ones(nbytes // 8)
-        dst = np.empty_like(src)
-        return 2 * nbytes * repeat / best(lambda: [np.copyto(dst, src) for _ in range(repeat)], repeat=5) / 1e9
-
-    return one, every, copy_rate(4 << 20, 50), copy_rate(256 << 20, 2)
 
 
 def problem(m, frames, seed=0):
@@ -201,8 +182,7 @@ def main():
     print(f"machine: {os.cpu_count()} cores, numba threads {numba.get_num_threads()}; load average "
           f"{', '.join(f'{v:.1f}' for v in os.getloadavg())}")
     peaks = machine()
-    print(f"float64 matmul (numpy 2000x2000): {peaks[0]:.1f} GFLOP/s one thread, {peaks[1]:.1f} all threads; "
-          f"copy bandwidth {peaks[2]:.0f} GB/s (4 MB, L3), {peaks[3]:.0f} GB/s (256 MB, memory)")
+    print(peaks)
     for m in (int(float(w)) for w in args.widths.split(",")):
         frames = 500 if m < 100_000 else args.short
         if frames:

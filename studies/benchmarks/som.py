@@ -25,7 +25,31 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from roofline import bandwidth, line, machine  # noqa: E402
 from timing import best, row  # noqa: E402
+
+
+def online_counts(K, D, rows, cols):
+    """(flops, bytes) of an online step (kernels.py): distances 3 K D (difference, square, sum), the scan 2 K,
+    the neighbourhood row rows + cols exponentials (~20 flops each) and K products, the rate K, the update 3 K D;
+    the transposed weights read twice and written once, d2 and h written and read (all in L1/L2)."""
+    return 6 * K * D + 4 * K + 20 * (rows + cols), 8 * (3 * K * D + 4 * K)
+
+
+def topographic_counts(B, K, D, rows, cols):
+    """(flops, bytes) of a topographic step (topographic.py): the winners' product 2 B K D, the normalisations
+    3 (B + K) D, the ranking 3 B K, the grouping B D, two separable spreads 2 K (rows + cols) (D + 2), the
+    loss and the momentum update ~8 K D; the batch and the product G (B x K) pass through L3."""
+    return (2 * B * K * D + 3 * (B + K) * D + 3 * B * K + B * D + 2 * K * (rows + cols) * (D + 2) + 8 * K * D,
+            8 * (2 * B * D + 2 * B * K + 6 * K * D))
+
+
+def batch_counts(n, K, D, rows, cols):
+    """(flops, bytes) of a batch epoch (batch.py): the product 2 n K D, the ranking 4 n K, the sums n D, two
+    separable spreads 2 K (rows + cols) (D + 1), the blend 4 K D; the data (n x D) read from memory once an
+    epoch and the product's chunks (2,048 x K) written and read."""
+    return (2 * n * K * D + 4 * n * K + n * D + 2 * K * (rows + cols) * (D + 1) + 4 * K * D,
+            8 * (n * D + 2 * n * K + 4 * K * D))
 
 
 def kernel_time_data(x, repeat=3, **options):
@@ -166,6 +190,10 @@ def main():
         t_ms = best(lambda: som.train(x, 4000), repeat=1) * steps / 4000
         row("(a) MiniSom train, 20x20, D=2, 20,000 samples", t_ms)
     row("(a) dyn online, same, kernel", t_dyn, t_ms, ">= 20x")
+    peaks = machine()
+    print(f"  {peaks}")
+    line("online 20x20, D = 2", *online_counts(400, 2, 20, 20), steps, t_dyn, peaks.one,
+         bound="each step's scan for the winner depends on all its distances: latency, not flops")
     t_ms_all, t_all = end_to_end(x, steps, MiniSom)
     if t_ms_all:
         row("(a) MiniSom train, the same, timed beside the next row", t_ms_all)
@@ -176,6 +204,9 @@ def main():
     if t_torch:
         row("(b) forum's PyTorch step (float32, CPU), 20x20 D=128 B=1024", t_torch)
     row("(b) dyn topographic step (float64)", t_topo, t_torch, ">= 2x")
+    flops, nbytes = topographic_counts(1024, 400, 128, 20, 20)
+    line("topographic 20x20, D = 128, B = 1024 (np.dot: BLAS on all threads)", flops, nbytes, 1, t_topo, peaks.every,
+         bandwidth(peaks, nbytes))
 
     # (c) batch map
     big = np.random.default_rng(2).random((16000, 300))
@@ -197,6 +228,9 @@ def main():
     except Exception as err:  # somoclu installs without its compiled library where the build fails
         print(f"somoclu cannot train here ({type(err).__name__}): its row skipped")
     row("(c) dyn batch map, /epoch", t_batch, t_off)
+    flops, nbytes = batch_counts(16000, 400, 300, 20, 20)
+    line("batch epoch 20x20, n = 16,000, D = 300 (np.dot: BLAS on all threads)", flops, nbytes, 1, t_batch, peaks.every,
+         bandwidth(peaks, nbytes))
 
     # (d) the forum's default run end to end in Python: 300 batches, measures on 301 snapshots
     import dyn

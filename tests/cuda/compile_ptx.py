@@ -158,6 +158,39 @@ def som_kernel_ptx(rule):
     return ptx
 
 
+def som_kernel_ptx_float32(rule):
+    """The som flow's ``advance_cuda_float32`` for ``rule``, typed as a float32 job launches it: float32 weights, data,
+    grid positions, work arrays and records, and float32 rates in the Consts."""
+    import numpy as np
+    from numba import typeof
+
+    from dyn.flows.som import cuda as gpu
+    from dyn.flows.som.units import RULE_CODES, Consts, Inputs, Snaps, State
+
+    f, real = np.float32, np.float32
+    R, K, D, F, n = 2, 6, 3, 3, 10
+    grid = (np.zeros(K, np.int64), np.zeros(K, np.int64), np.zeros(K, f), np.zeros(K, f), np.zeros(4, f), 2, 3)
+    args = (State(np.zeros((R, D, K), f), np.zeros((R, 1, 1), f)),
+            Consts(*grid, 0, True, 100, real(0.5), 1, real(1.0), 1, rule=RULE_CODES[rule], heskes=rule == "heskes",
+                   momentum=real(0.0), batch=1, normalize=False, project=False),
+            Inputs(np.zeros((n, D), f), np.zeros((R, 8), np.int64), 0),
+            gpu.Work(*(np.zeros((R, K), f),) * 2, np.zeros((R, D, K), f), np.zeros((R, K), f), np.zeros((R, D, K), f)),
+            np.zeros(F, np.int64), 0, Snaps(np.zeros((R, F, K, D), f), np.zeros((R, F), f)), 0, np.zeros(R, np.int64))
+    ptx, _ = cuda.compile_ptx(gpu.advance_cuda_float32.py_func, tuple(typeof(a) for a in args), cc=CC)
+    return ptx
+
+
+def write_som_float32(folder):
+    """``python compile_ptx.py som_float32 FOLDER``: the PTX of som's float32 kernel for each rule with CUDA kernels
+    (``som_float32_<rule>.ptx``), and of its float64 kernel (``som_float64.ptx``, where a check of float64
+    arithmetic must find some), for tests/test_cuda.py to read."""
+    from pathlib import Path
+
+    for rule in ("online", "heskes", "batch"):
+        (Path(folder) / f"som_float32_{rule}.ptx").write_text(som_kernel_ptx_float32(rule))
+    (Path(folder) / "som_float64.ptx").write_text(som_kernel_ptx("online"))
+
+
 def main():
     try:
         for seed_type in (int64, int32, uint64):
@@ -170,6 +203,8 @@ def main():
         sphere_float32_check()
         ptx = som_kernel_ptx("batch")  # one kernel for the three rules: consts.rule and consts.heskes switch them
         assert ".entry" in ptx and "bar.sync" in ptx, "the som kernel has no entry or no barrier"
+        if sys.argv[1:2] == ["som_float32"]:
+            write_som_float32(sys.argv[2])
     except Exception as err:  # a missing NVVM / NVRTC library is not a failure of the code
         if type(err).__name__ in ("DynamicLibNotFoundError", "NvvmSupportError", "NvrtcSupportError"):
             print(f"NVVM/NVRTC not installed: {type(err).__name__}: {str(err).splitlines()[0]}")

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dyn.config import (Config, choice, device_option, integer, option, real, replicas_option, resolve_record,
-                        seed_option)
+from dyn.config import (Config, choice, device_option, dtype_option, integer, option, real, replicas_option,
+                        resolve_record, seed_option)
 from dyn.errors import UsageError
 
 RULES = ("online", "topographic", "batch", "heskes")
@@ -23,6 +23,7 @@ SIGMA_DECAYS = ("constant", "asymptotic_decay", "inverse_decay_to_one", "linear_
 BUILTIN_DATA = ("uniform", "ring", "blobs", "sphere", "digits")
 WEIGHTS_INITS = ("uniform", "normal", "sample")
 DEVICES = ("auto", "cpu", "cuda")
+DTYPES = ("float64", "float32")  # dyn.engine.precision.DTYPES (a module that imports numba: not for the config)
 # what each snapshot can be measured by (measure.py); short names for the command line
 MEASURES = ("quantization_error", "topographic_error", "topographic_loss", "heskes_energy")
 MEASURE_ALIASES = {"qe": "quantization_error", "te": "topographic_error", "loss": "topographic_loss",
@@ -116,6 +117,7 @@ class SomConfig(Config):
     seed: int = seed_option("Seed of the initial weights and the sample order.")
     data_seed: int = option(0, "Seed of a generated data set.", fixed=True)
     device: str = device_option()
+    dtype: str = dtype_option()
 
     def validate(self):
         choice("rule", self.rule, RULES)
@@ -164,6 +166,7 @@ class SomConfig(Config):
         choice("sigma_decay", self.sigma_decay, SIGMA_DECAYS)
         choice("weights_init", self.weights_init, WEIGHTS_INITS)
         choice("device", self.device, DEVICES)
+        choice("dtype", self.dtype, DTYPES)
         if self.toroidal and self.topology == "hexagonal" and self.cols % 2:
             raise UsageError("a toroidal hexagonal map needs an even number of cols (the row offsets alternate)")
         if not isinstance(self.data, str) or not self.data:

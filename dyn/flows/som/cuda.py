@@ -10,6 +10,9 @@ helpers (:mod:`dyn.flows.som.units`), and the frame loop is the engine's
 so that the threads of a block read neighbouring units. Differences from the CPU are of rounding only: the
 batch rule's x.w and the Heskes rule's sum_c h(c, k) |x - w_c|^2 are summed unit by unit here, by BLAS or
 by row and column factors there.
+
+The kernels are generic over the run's float type: a float32 run (``advance_cuda_float32``, float32 arrays and
+shared memory, constants ``like`` them) does its arithmetic in float32 throughout, schedules included.
 """
 
 import math
@@ -19,6 +22,7 @@ import numpy as np
 from numba import cuda
 
 from dyn.engine.loop import define_cuda_frame_loop
+from dyn.engine.precision import like
 from dyn.flows.som.neighbourhood import decay, wrap
 from dyn.flows.som.units import BATCH, blended, expanded_sq, moved, same_norm, sq_diff, unit_neighbourhood
 
@@ -50,7 +54,7 @@ def block_argmin(shared, value, unit, part):
     giving the first of its units with its smallest value; the threads' ``part`` summed in thread order."""
     t = cuda.threadIdx.x
     shared[t] = value
-    shared[IDX + t] = unit
+    shared[IDX + t] = unit  # exact in float32 up to 2**24 units
     shared[PART + t] = part
     cuda.syncthreads()
     if t == 0:
@@ -69,9 +73,9 @@ def block_argmin(shared, value, unit, part):
 def unit_h(consts, c, k, sigma):
     """h(c, k): the wrapped index and plane differences of units c and k, then the shared scalar helper."""
     p = consts.periods
-    return unit_neighbourhood(consts.code, consts.sep, wrap(float(consts.gi[k] - consts.gi[c]), p[2]),
-                              wrap(float(consts.gj[k] - consts.gj[c]), p[3]), wrap(consts.gx[k] - consts.gx[c], p[0]),
-                              wrap(consts.gy[k] - consts.gy[c], p[1]), sigma)
+    return unit_neighbourhood(consts.code, consts.sep, wrap(like(sigma, consts.gi[k] - consts.gi[c]), p[2]),
+                              wrap(like(sigma, consts.gj[k] - consts.gj[c]), p[3]),
+                              wrap(consts.gx[k] - consts.gx[c], p[0]), wrap(consts.gy[k] - consts.gy[c], p[1]), sigma)
 
 
 @cuda.jit(device=True)
@@ -79,9 +83,10 @@ def online_step(w, consts, x, d2, shared, eta, sig):
     """One sample: the best unit (Heskes': of the spread distances), then every unit moves towards x."""
     t, T = cuda.threadIdx.x, cuda.blockDim.x
     D, K = w.shape
-    best, win, part = math.inf, K, 0.0
+    zero = like(eta, 0.0)
+    best, win, part = like(eta, math.inf), K, zero
     for k in range(t, K, T):
-        acc = 0.0
+        acc = zero
         for q in range(D):
             acc += sq_diff(x[q], w[q, k])
         d2[k] = acc
@@ -96,18 +101,18 @@ def online_step(w, consts, x, d2, shared, eta, sig):
         if same_norm(d2[k], best):
             first = k
             break
-    c2, _, _ = block_argmin(shared, float(first), first, 0.0)
+    c2, _, _ = block_argmin(shared, like(eta, first), first, zero)
     if c2 < K:
         c = c2
     if consts.heskes:  # the winner minimises sum_j h(k, j) |x - w_j|^2
-        low, win = math.inf, K
+        low, win = like(eta, math.inf), K
         for k in range(t, K, T):
-            acc = 0.0
+            acc = zero
             for j in range(K):
                 acc += unit_h(consts, j, k, sig) * d2[j]
             if acc < low:
                 low, win = acc, k
-        c, _, _ = block_argmin(shared, low, win, 0.0)
+        c, _, _ = block_argmin(shared, low, win, zero)
     for k in range(t, K, T):
         h = unit_h(consts, c, k, sig) * eta
         for q in range(D):
@@ -121,53 +126,54 @@ def batch_step(w, consts, X, work_r, shared, eta, sig):
     t, T = cuda.threadIdx.x, cuda.blockDim.x
     D, K = w.shape
     wsq, xsum, cnt, num = work_r
+    zero, one = like(eta, 0.0), like(eta, 1.0)
     for k in range(t, K, T):
-        acc = 0.0
+        acc = zero
         for q in range(D):
             acc += w[q, k] * w[q, k]
         wsq[k] = acc
-        cnt[k] = 0.0
+        cnt[k] = zero
         for q in range(D):
-            xsum[q, k] = 0.0
+            xsum[q, k] = zero
     cuda.syncthreads()
     for b in range(X.shape[0]):
-        xsq = 0.0
+        xsq = zero
         for q in range(D):
             xsq += X[b, q] * X[b, q]
-        best, win = math.inf, K
+        best, win = like(eta, math.inf), K
         for k in range(t, K, T):
-            dot = 0.0
+            dot = zero
             for q in range(D):
                 dot += X[b, q] * w[q, k]
             v = expanded_sq(xsq, wsq[k], dot)
             if v < best:
                 best, win = v, k
-        c, _, _ = block_argmin(shared, best, win, 0.0)
+        c, _, _ = block_argmin(shared, best, win, zero)
         if c == K:  # no finite value (the CPU takes unit 0 then)
             c = 0
         for q in range(t, D, T):
             xsum[q, c] += X[b, q]
         if t == 0:
-            cnt[c] += 1.0
+            cnt[c] += one
     cuda.syncthreads()
-    bad = 0.0
+    bad = zero
     for k in range(t, K, T):
-        den = 0.0
+        den = zero
         for c in range(K):
             den += unit_h(consts, c, k, sig) * cnt[c]
         for q in range(D):
-            acc = 0.0
+            acc = zero
             for c in range(K):
                 acc += unit_h(consts, c, k, sig) * xsum[q, c]
             num[q, k] = acc
-        if den > 0:
+        if den > zero:
             for q in range(D):
                 w[q, k] = blended(w[q, k], eta, num[q, k], den)
         for q in range(D):
             if not math.isfinite(w[q, k]):
-                bad = 1.0
-    _, _, bad = block_argmin(shared, 0.0, 0, bad)
-    return math.nan if bad > 0 else 0.0
+                bad = one
+    _, _, bad = block_argmin(shared, zero, 0, bad)
+    return like(eta, math.nan) if bad > zero else zero
 
 
 @cuda.jit(device=True)
@@ -200,10 +206,11 @@ def snapshot_cuda(r, states, snaps, f, loss):
 define_cuda_frame_loop(globals())
 
 
-def work_arrays(replicas, units, dim, batch):
-    """The device work arrays of ``replicas`` maps (the other rule's are 1-element placeholders)."""
+def work_arrays(replicas, units, dim, batch, dtype=np.float64):
+    """The device work arrays of ``replicas`` maps, of the run's ``dtype`` (the other rule's are 1-element
+    placeholders)."""
     R, K, D = replicas, units, dim
     one, big = (R, 1) if batch else (R, K), (R, K) if batch else (R, 1)
-    return Work(cuda.device_array(one), cuda.device_array(big),
-                cuda.device_array((R, D, K) if batch else (R, 1, 1)), cuda.device_array(big),
-                cuda.device_array((R, D, K) if batch else (R, 1, 1)))
+    return Work(cuda.device_array(one, dtype), cuda.device_array(big, dtype),
+                cuda.device_array((R, D, K) if batch else (R, 1, 1), dtype), cuda.device_array(big, dtype),
+                cuda.device_array((R, D, K) if batch else (R, 1, 1), dtype))

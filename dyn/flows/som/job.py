@@ -9,11 +9,11 @@ import numpy as np
 
 from dyn.engine import loop
 from dyn.engine.device import resolve_device
-from dyn.engine.steps import StepJob, check_memory, log_marks, replicas_first, snapshot_count
+from dyn.engine.steps import StepJob, buffer, check_memory, log_marks, replicas_first, snapshot_count
 from dyn.errors import RunError, UsageError
 from dyn.flows.som.config import DECAY_CODES, MAX_MEASURED, NEIGHBOURHOOD_CODES
 from dyn.flows.som.data import Order, data_of, initial_weights
-from dyn.flows.som.grid import adjacent, grid_of
+from dyn.flows.som.grid import grid_of, neighbour_table
 from dyn.flows.som.measure import measure, schedule, separable
 from dyn.flows.som.record import to_dataset
 from dyn.flows.som.units import RULE_CODES, Consts, Inputs, Snaps, State
@@ -32,26 +32,31 @@ def neighbourhood_code(cfg):
 
 
 class SomJob(StepJob):
-    """The maps ``w0`` (replica, unit, dim) trained on ``x``; ``start`` continues a run (:func:`resume`)."""
+    """The maps ``w0`` (replica, unit, dim) trained on ``x``; ``start`` continues a run (:func:`resume`).
+
+    The weights, the data, the grid's float constants and the records are of the run's ``cfg.dtype`` (``w0`` and
+    ``x`` drawn or loaded in float64, then cast); the measures are taken in float64 from the records."""
 
     def __init__(self, cfg, x, w0, *, start=None, device="cpu"):
         K, D = w0.shape[1:]
         shapes = {"w": (K, D), "loss_train": (), **{name: () for name in cfg.measures}}
-        super().__init__(cfg.steps, cfg.record_every, cfg.replicas, shapes, record=cfg.record, start=start)
-        self.cfg, self.x, self.grid = cfg, x, grid_of(cfg)
+        super().__init__(cfg.steps, cfg.record_every, cfg.replicas, shapes, record=cfg.record, start=start,
+                         dtype=cfg.dtype)
+        f = self.dtype
+        self.cfg, self.x, self.grid = cfg, np.ascontiguousarray(x, dtype=f), grid_of(cfg)
         self.code = neighbourhood_code(cfg)
         self.sep = separable(self.grid, self.code)
-        self.adj = adjacent(self.grid)
+        self.adj = neighbour_table(self.grid)
         self.measured_slot = self._measured_slots()
-        self.w = np.array(w0.transpose(0, 2, 1) if cfg.rule in TRANSPOSED else w0, dtype=np.float64, order="C")
-        given = (start or {}).get("momentum_buffer")
-        self.buf = np.zeros_like(w0, dtype=np.float64) if given is None else np.array(given, np.float64, order="C")
+        self.w = np.array(w0.transpose(0, 2, 1) if cfg.rule in TRANSPOSED else w0, dtype=f, order="C")
+        self.buf = buffer((start or {}).get("momentum_buffer"), w0.shape, f)
         self.kernels = import_module(f"dyn.flows.som.{KERNELS[cfg.rule]}")
-        g = self.grid
-        self.consts = Consts(g.gi, g.gj, g.gx, g.gy, g.periods, g.rows, g.cols, self.code, self.sep,
-                             cfg.schedule_steps, cfg.lr, DECAY_CODES[cfg.lr_decay], cfg.sigma, DECAY_CODES[cfg.sigma_decay],
-                             rule=RULE_CODES[cfg.rule], heskes=cfg.rule == "heskes", momentum=cfg.momentum,
-                             batch=cfg.batch, normalize=cfg.normalize, project=cfg.project)
+        g, real = self.grid, f.type  # the float numbers the kernels take, of the run's type
+        self.consts = Consts(g.gi, g.gj, g.gx.astype(f), g.gy.astype(f), g.periods.astype(f), g.rows, g.cols, self.code,
+                             self.sep, cfg.schedule_steps, real(cfg.lr), DECAY_CODES[cfg.lr_decay], real(cfg.sigma),
+                             DECAY_CODES[cfg.sigma_decay], rule=RULE_CODES[cfg.rule], heskes=cfg.rule == "heskes",
+                             momentum=real(cfg.momentum), batch=cfg.batch, normalize=cfg.normalize,
+                             project=cfg.project)
         if self.initial:
             self.rec["w"][:, 0] = w0
         self.order = Order(len(x), cfg.samples_per_step, cfg.shuffle, cfg.seed + np.arange(cfg.replicas))
@@ -147,21 +152,22 @@ class GpuRun:
         R, K, D = job.replicas, job.cfg.units, job.x.shape[1]
         self.job, self.cuda, self.gpu = job, cuda, gpu
         w = job.w if job.cfg.rule in TRANSPOSED else job.w.transpose(0, 2, 1)
-        self.state = State(cuda.to_device(np.ascontiguousarray(w)), cuda.to_device(np.zeros((R, 1, 1))))
+        self.state = State(cuda.to_device(np.ascontiguousarray(w)), cuda.to_device(np.zeros((R, 1, 1), job.dtype)))
         c = job.consts
         self.consts = c._replace(gi=cuda.to_device(c.gi), gj=cuda.to_device(c.gj), gx=cuda.to_device(c.gx),
                                  gy=cuda.to_device(c.gy), periods=cuda.to_device(c.periods))
         self.x = cuda.to_device(job.x)
-        self.work = gpu.work_arrays(R, K, D, job.cfg.rule == "batch")
+        self.work = gpu.work_arrays(R, K, D, job.cfg.rule == "batch", job.dtype)
         self.threads = gpu.threads_for(K)
+        self.kernel = loop.cuda_kernel(gpu, job.dtype)
 
     def advance(self, lo, hi, order):
         job, cuda = self.job, self.cuda
         R, F, (K, D) = job.replicas, hi - lo, job.rec["w"].shape[2:]
-        snaps = Snaps(cuda.device_array((R, F, K, D)), cuda.device_array((R, F)))
+        snaps = Snaps(cuda.device_array((R, F, K, D), job.dtype), cuda.device_array((R, F), job.dtype))
         order = order if order.size else np.zeros((1, 1), np.int64)  # the batch rule's (none): a placeholder
         inputs = Inputs(self.x, cuda.to_device(order), job.step_at(lo))
-        loop.launch_cuda(job, self.gpu.advance_cuda, self.threads, self.state, self.consts, inputs, self.work, lo, hi,
+        loop.launch_cuda(job, self.kernel, self.threads, self.state, self.consts, inputs, self.work, lo, hi,
                          job.block_steps(lo, hi), snaps, (("w", snaps.w), ("loss_train", snaps.loss)))
 
 
@@ -188,9 +194,9 @@ def prepare(cfg, *, init=None, data=None, start=None):
         check_memory({"data": 8 * cfg.n * (cfg.dim or 2)})  # before a built-in set is drawn
     x = data_of(cfg, data)
     # before the initial weights are drawn (a loop over replicas) and the records allocated
-    T = snapshot_count(cfg.steps, cfg.record_every, record=cfg.record)
-    check_memory({"snapshots": 8 * cfg.replicas * T * (cfg.units * x.shape[1] + 1 + len(cfg.measures)),
-                  "weights and buffers": 8 * 3 * cfg.replicas * cfg.units * x.shape[1], "data": x.nbytes})
+    T, size = snapshot_count(cfg.steps, cfg.record_every, record=cfg.record), np.dtype(cfg.dtype).itemsize
+    check_memory({"snapshots": size * cfg.replicas * T * (cfg.units * x.shape[1] + 1 + len(cfg.measures)),
+                  "weights and buffers": size * 3 * cfg.replicas * cfg.units * x.shape[1], "data": x.nbytes})
     if data is not None and cfg.dim is not None and cfg.dim != x.shape[1]:
         raise UsageError(f"dim is {cfg.dim} but the data array has {x.shape[1]} columns")
     if data is not None and cfg.n is not None and cfg.n != len(x):

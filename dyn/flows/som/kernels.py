@@ -6,7 +6,8 @@ per-unit math is :mod:`dyn.flows.som.units`' (distance, tie, update); the neighb
 :mod:`dyn.flows.som.neighbourhood`'s. The other rules' kernels are ``batch.py`` and ``topographic.py``; the
 measures' are ``measure.py``. A step's "loss" is the sum of the sample's squared distances to the units: the
 frame loop stops a replica whose sum is not finite (a weight not finite, or far enough for the measures to
-overflow) before it moves.
+overflow) before it moves. The kernels are generic over the float type of the weights and the data (float64 or
+float32, :mod:`dyn.engine.precision`): work arrays of the weights' dtype, the step's rates in it.
 """
 
 import math
@@ -35,11 +36,11 @@ class Work(NamedTuple):
 
 @njit(cache=True)
 def scratch(state, consts, inputs):
-    K = state.w.shape[1]
+    K, f = state.w.shape[1], state.w.dtype
     rows, cols = consts.rows, consts.cols
-    return Work(np.empty(K), np.empty(rows), np.empty(cols), np.empty((K, 1)), np.empty((K, 1)),
-                np.empty((rows, rows)), np.empty((cols, cols)), np.empty((K, K) if not consts.sep else (1, 1)),
-                np.empty((K, 1)), np.full(1, np.nan))
+    return Work(np.empty(K, f), np.empty(rows, f), np.empty(cols, f), np.empty((K, 1), f), np.empty((K, 1), f),
+                np.empty((rows, rows), f), np.empty((cols, cols), f),
+                np.empty((K, K) if not consts.sep else (1, 1), f), np.empty((K, 1), f), np.full(1, np.nan, f))
 
 
 @njit(cache=True)

@@ -30,7 +30,7 @@ import numpy as np
 from numba import njit, prange
 
 from dyn.flows.som.config import DECAY_CODES, MEASURES
-from dyn.flows.som.grid import adjacent
+from dyn.flows.som.grid import neighbour_table
 from dyn.flows.som.neighbourhood import decays, neighbour_tables, spread
 from dyn.flows.som.neighbourhood import neighbourhood_matrix as _matrix
 from dyn.flows.som.units import NORM_EPS
@@ -83,16 +83,17 @@ def _kernel(snapshots):
 
 def measure(cfg, grid, code, w, x, sigmas, names=None, adj=None):
     """{name: (replica, time)} of the measures ``names`` (default: cfg.measures) of snapshots ``w``
-    (R, T, K, D); NaN where the weights are not finite. One parallel kernel call over the snapshots
-    (per few sigma levels when the K x K neighbourhood matrix is needed). ``adj``: the grid's
-    :func:`~dyn.flows.som.grid.adjacent`, if the caller holds it."""
+    (R, T, K, D), taken in float64 whatever the run's dtype; NaN where the weights are not finite. One parallel
+    kernel call over the snapshots (per few sigma levels when the K x K neighbourhood matrix is needed). ``adj``:
+    the grid's :func:`~dyn.flows.som.grid.neighbour_table`, if the caller holds it."""
     names = tuple(cfg.measures if names is None else names)
+    x, w = np.asarray(x, dtype=np.float64), np.asarray(w, dtype=np.float64)  # a float32 run's too: in float64
     if cfg.normalize:
         x = normalized(x)
         w = normalized(w)
     x = np.ascontiguousarray(x, dtype=np.float64)
     xsq = np.einsum("bd,bd->b", x, x)
-    adj = adjacent(grid) if adj is None else adj
+    adj = neighbour_table(grid) if adj is None else adj
     R, T, K, D = w.shape
     flat = np.ascontiguousarray(w.reshape(R * T, K, D))
     out = np.full((R * T, 4), np.nan)
@@ -117,6 +118,15 @@ def measure(cfg, grid, code, w, x, sigmas, names=None, adj=None):
                        grid.rows, grid.cols, cells, out)
     out = out.reshape(R, T, 4)
     return {name: out[..., MEASURES.index(name)] for name in names}
+
+
+@njit(cache=True)
+def neighbours(table, a, b):
+    """Whether units a and b are grid neighbours, by a's row of the :func:`neighbour_table`."""
+    for e in range(table.shape[1]):
+        if table[a, e] == b:
+            return True
+    return False
 
 
 @njit(cache=True)
@@ -272,7 +282,7 @@ def measure_snapshot(w, X, xsq, adj, want_loss, want_energy, FA, FB, H, sep, row
             diff = X[b, q] - w[c1[b], q]
             acc += diff * diff
         qe += math.sqrt(acc)
-        if c2[b] >= 0 and not adj[c1[b], c2[b]]:
+        if c2[b] >= 0 and not neighbours(adj, c1[b], c2[b]):
             te += 1.0
     out[0] = qe / n
     out[1] = te / n if K > 1 else np.nan

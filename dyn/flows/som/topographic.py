@@ -5,7 +5,8 @@ loss = 1/B sum_b sum_k h(c_b, k) |z_b - w_k|^2 on L2-normalised copies (``normal
 batch is grouped by winner: Zsum_c = sum_{b: c_b = c} z_b, then A = H^T Zsum in one product, and
 d loss / d w_k = 2/B (S_k w_k - A_k) with S = H^T counts; through the normalisation the chain rule projects
 it on the tangent space and divides by |w_k|. A step returns its batch loss, taken before it moves: the frame
-loop stops a replica whose loss is not finite.
+loop stops a replica whose loss is not finite. Generic over the float type of the weights and the data
+(:mod:`dyn.engine.precision`): work arrays of the weights' dtype, constants ``like`` them.
 """
 
 import math
@@ -15,6 +16,7 @@ import numpy as np
 from numba import njit
 
 from dyn.engine.loop import define_frame_loop
+from dyn.engine.precision import like
 from dyn.flows.som.neighbourhood import neighbour_tables, spread
 from dyn.flows.som.units import NORM_EPS, expanded_sq, rates, replica  # noqa: F401 (replica: the frame loop's)
 
@@ -43,11 +45,13 @@ class Work(NamedTuple):
 @njit(cache=True)
 def scratch(state, consts, inputs):
     K, D = state.w.shape
+    f = state.w.dtype
     B, rows, cols = consts.batch, consts.rows, consts.cols
-    return Work(np.empty((K, D)), np.empty((D, K)), np.empty(K), np.empty(K), np.empty((B, D)), np.empty(B),
-                np.empty((B, K)), np.empty(K), np.empty((K, D)), np.empty((K, D)), np.empty((K, D)), np.empty((K, 2)),
-                np.empty((K, 2)), np.empty((K, 2)), np.empty((rows, rows)), np.empty((cols, cols)),
-                np.empty((K, K) if not consts.sep else (1, 1)), np.full(1, -1.0))
+    return Work(np.empty((K, D), f), np.empty((D, K), f), np.empty(K, f), np.empty(K, f), np.empty((B, D), f),
+                np.empty(B, f), np.empty((B, K), f), np.empty(K, f), np.empty((K, D), f), np.empty((K, D), f),
+                np.empty((K, D), f), np.empty((K, 2), f), np.empty((K, 2), f), np.empty((K, 2), f),
+                np.empty((rows, rows), f), np.empty((cols, cols), f), np.empty((K, K) if not consts.sep else (1, 1), f),
+                np.full(1, -1.0, f))
 
 
 @njit(cache=True)
@@ -60,13 +64,14 @@ def step(state, consts, inputs, work, s):
     Zsum, A, tmpD, small, spread2 = work.Zsum, work.A, work.tmpD, work.small, work.spread2
     X = inputs.x
     eta, sig = rates(c0.lr_code, c0.lr0, c0.sigma_code, c0.sigma0, inputs.step0 + s, c0.T)
+    zero, one, eps = like(eta, 0.0), like(eta, 1.0), like(eta, NORM_EPS)
     for k in range(K):
-        acc = 0.0
+        acc = zero
         for q in range(D):
             acc += w[k, q] * w[k, q]
-        nk = max(math.sqrt(acc), NORM_EPS) if normalize else 1.0
+        nk = max(math.sqrt(acc), eps) if normalize else one
         nw[k] = nk
-        acc = 0.0
+        acc = zero
         for q in range(D):
             v = w[k, q] / nk
             What[k, q] = v
@@ -76,11 +81,11 @@ def step(state, consts, inputs, work, s):
     base = s * B
     for b in range(B):
         x = X[inputs.order[base + b]]
-        acc = 0.0
+        acc = zero
         for q in range(D):
             acc += x[q] * x[q]
-        nz = max(math.sqrt(acc), NORM_EPS) if normalize else 1.0
-        acc = 0.0
+        nz = max(math.sqrt(acc), eps) if normalize else one
+        acc = zero
         for q in range(D):
             v = x[q] / nz
             Zb[b, q] = v
@@ -95,7 +100,7 @@ def step(state, consts, inputs, work, s):
         for k in range(K):  # a branch-free pass (vectorises), then the first argmin
             dist[k] = expanded_sq(zb, wsq[k], row[k])
         c = np.argmin(dist)
-        small[c, 0] += 1.0
+        small[c, 0] += one
         small[c, 1] += zsq[b]
         for q in range(D):
             Zsum[c, q] += Zb[b, q]
@@ -105,19 +110,19 @@ def step(state, consts, inputs, work, s):
         work.table_sigma[0] = sig
     spread(c0.sep, c0.rows, c0.cols, work.FA, work.FB, work.H, Zsum, A, tmpD)
     spread(c0.sep, c0.rows, c0.cols, work.FA, work.FB, work.H, small, spread2, work.tmp2)
-    loss = 0.0
+    loss = zero
     for k in range(K):
-        dot = 0.0
+        dot = zero
         for q in range(D):
             dot += What[k, q] * A[k, q]
-        loss += spread2[k, 1] + spread2[k, 0] * wsq[k] - 2.0 * dot
-    loss /= B
+        loss += spread2[k, 1] + spread2[k, 0] * wsq[k] - like(dot, 2.0) * dot
+    loss /= like(loss, B)
     if not math.isfinite(loss):
         return loss
-    scale = 2.0 / B
+    scale = like(loss, 2.0) / like(loss, B)
     for k in range(K):
         S = spread2[k, 0]
-        proj = 0.0
+        proj = zero
         for q in range(D):
             g = scale * (S * What[k, q] - A[k, q])
             tmpD[k, q] = g
@@ -129,10 +134,10 @@ def step(state, consts, inputs, work, s):
             buf[k, q] = c0.momentum * buf[k, q] + g
             w[k, q] -= eta * buf[k, q]
         if c0.project:
-            acc = 0.0
+            acc = zero
             for q in range(D):
                 acc += w[k, q] * w[k, q]
-            nk = max(math.sqrt(acc), NORM_EPS)
+            nk = max(math.sqrt(acc), eps)
             for q in range(D):
                 w[k, q] /= nk
     return loss

@@ -2,21 +2,27 @@
 
 The helpers take and return numbers only, so that the CPU kernels (``kernels.py``: online and heskes,
 ``batch.py``, ``topographic.py``) and the CUDA kernels (``cuda.py``, threads over units) call the same
-code; none uses ``fastmath``. The decays, neighbourhoods and torus wrap they build on are
-:mod:`dyn.flows.som.neighbourhood`'s.
+code; none uses ``fastmath``. They are generic over the run's float type (:mod:`dyn.engine.precision`): a
+float32 run's arithmetic stays float32, a float64 run's is what the literals gave. The decays, neighbourhoods
+and torus wrap they build on are :mod:`dyn.flows.som.neighbourhood`'s.
 """
 
 import math
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.extending import overload
 
+from dyn.engine.precision import like
 from dyn.flows.som.neighbourhood import axis_factor, decay, neighbourhood
 
 NORM_EPS = 1e-12  # torch.nn.functional.normalize's eps
 ONLINE, BATCH, TOPOGRAPHIC = 0, 1, 2  # Consts.rule (online and heskes are ONLINE: Consts.heskes tells them apart)
 RULE_CODES = {"online": ONLINE, "heskes": ONLINE, "batch": BATCH, "topographic": TOPOGRAPHIC}
+# 1 + the relative margin within which two squared distances may share a norm: about 4.5 units in the last place of
+# the float type (float32 epsilon 1.19e-7; float64's 1e-15 as ever)
+NEAR = {"float64": 1.0 + 1e-15, "float32": np.float32(1.0 + 6e-7)}
 
 
 class State(NamedTuple):
@@ -81,7 +87,7 @@ def replica(states, inputs, snaps, r):
 
 @njit(cache=True)
 def rates(lr_code, lr0, sigma_code, sigma0, t, T):
-    """(lr, sigma) at global step ``t`` of schedules over ``T`` steps."""
+    """(lr, sigma) at global step ``t`` of schedules over ``T`` steps, in the float type of ``lr0`` and ``sigma0``."""
     return decay(lr_code, lr0, t, T), decay(sigma_code, sigma0, t, T)
 
 
@@ -95,14 +101,31 @@ def sq_diff(x, w):
 @njit(cache=True)
 def expanded_sq(xsq, wsq, dot):
     """|x - w|^2 expanded as MiniSom's batch map ranks units: |x|^2 + |w|^2 - 2 x.w."""
-    return xsq + wsq - 2.0 * dot
+    return xsq + wsq - like(dot, 2.0) * dot
+
+
+def near_factor(d2):
+    """1 + the margin of :func:`same_norm` in the float type of ``d2`` (``NEAR``)."""
+    return NEAR["float32"] if isinstance(d2, np.float32) else NEAR["float64"]
+
+
+@overload(near_factor, target="generic")
+def _near_factor(d2):
+    if isinstance(d2, types.Float):
+        float_type, value = d2, float(NEAR["float32"] if d2 == types.float32 else NEAR["float64"])
+
+        def impl(d2):
+            return float_type(value)
+
+        return impl
+    return None
 
 
 @njit(cache=True)
 def same_norm(d2, best):
     """MiniSom takes the first argmin of the norms sqrt(d2): a unit whose squared distance ``d2`` exceeds the best
     one by rounding only may share its norm, and then wins if it comes first."""
-    near = best * (1.0 + 1e-15)
+    near = best * near_factor(best)
     return near > best and d2 <= near and math.sqrt(d2) == math.sqrt(best)
 
 
@@ -125,4 +148,4 @@ def moved(w, h, x):
 @njit(cache=True)
 def blended(w, lr, num, den):
     """The batch map's update of one coordinate: (1 - lr) w + lr times the neighbourhood mean num / den."""
-    return (1 - lr) * w + lr * (num / den)
+    return (like(lr, 1.0) - lr) * w + lr * (num / den)
