@@ -183,6 +183,10 @@ def test_bad_dtype_is_one_line_and_exit_2(run_cli):
     assert code == 2 and one_line_error(err) and "dtype must be one of float64, float32; got 'float33'" in err
     with pytest.raises(UsageError, match="dtype must be one of"):
         dyn.simulate("sphere", dtype=np.float32)
+    from dyn.engine.precision import DTYPES
+    from dyn.flows.sphere import config
+
+    assert config.DTYPES == DTYPES  # the config's copy (it may not import numba) of the engine's precisions
 
 
 def test_float32_halves_the_memory_a_run_asks_for():

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 from dyn.config import (Config, choice, device_option, dtype_option, integer, option, real, replicas_option,
                         resolve_record, seed_option)
-from dyn.engine.precision import DTYPES
 from dyn.errors import UsageError
 
 OBJECTIVES = ("angular", "riesz", "mhe")
@@ -21,6 +20,7 @@ RETRACTIONS = ("normalize", "exponential")
 GRADIENTS = ("exact", "seed")
 DRAWS = ("sphere", "cube")
 DEVICES = ("auto", "cpu", "cuda")
+DTYPES = ("float64", "float32")  # dyn.engine.precision.DTYPES (a module that imports numba: not for the config)
 
 # Resolved when not given: the Thomson problem (12 vectors on S^2) ...
 DEFAULTS = dict(objective="riesz", operator="cosine", vectors=12, dim=3, samples=5, update="riemannian",
