@@ -15,7 +15,9 @@ Vectors are rows: ``w`` (replica, vector, dim), data ``x`` (replica or 1, sample
   (Liu et al. 2018, the regulariser's normalisation), so E = 2/(M(M-1)) times the Riesz energy of u.
 
 The Riesz energy's pair pass is :mod:`dyn.flows.sphere.pairs`; the snapshots' measures
-:mod:`dyn.flows.sphere.measure`.
+:mod:`dyn.flows.sphere.measure`. The kernels are generic over the run's float type (float64 or float32,
+:mod:`dyn.engine.precision`): constants are ``like(x, c)``, accumulators start at ``like(x, 0.0)``, work arrays take
+the state's dtype, and the scalar helpers (shared with the CUDA kernels) return their data argument's type.
 
 Kernels use numpy's error model: a division by zero (two vectors at the same point, a zero vector)
 gives inf or NaN, which stops the replica as diverged, instead of raising.

@@ -6,7 +6,10 @@ time), a row i at a time vectorised over j (``pair_row``): the pair's force is s
 summed into w_i's, those sums over j in SIMD lanes (reassociated, in an order fixed by the code). The rows
 are cut into ``PAIR_TILES`` fixed tiles of about equal pair counts, each with a gradient of its own, added in
 tile order: one replica of many vectors runs its tiles on all cores (``Consts.split``), with the same bits
-as in turn on one.
+as in turn on one. The snapshots' measures take the directions' largest cosine in the same sweep (``tops``).
+
+Every function is generic over the float type (float64 or float32: ``like`` casts the constants, scratch takes
+the vectors' dtype), and the scalar helpers return their first argument's type.
 
 Kernels use numpy's error model: a division by zero (two vectors at the same point) gives inf or NaN, which
 stops the replica as diverged, instead of raising.
