@@ -41,7 +41,7 @@ def mhe(w, s):
 
 def riesz_grad(w, s):
     diff = w[:, None] - w[None]
-    r2 = np.sum(diff ** 2, axis=2) + np.eye(len(w))
+    r2 = np.sum(diff ** 2, axis=2) + np.eye(len(w), dtype=w.dtype)
     slope = -0.5 / r2 if s == 0 else -0.5 * s * r2 ** (-0.5 * s - 1)
     np.fill_diagonal(slope, 0.0)
     return np.sum(2 * slope[:, :, None] * diff, axis=1)

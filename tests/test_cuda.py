@@ -97,22 +97,29 @@ def test_unknown_device_is_a_usage_error():
 PTX_F64 = re.compile(r"\b(?:add|sub|mul|fma|div|sqrt|ex2|lg2|rcp)(?:\.\w+)*\.f64\b|\bcvt(?:\.\w+)*\.f64\.\w+")
 
 
+def compiled_ptx(tmp_path, mode):
+    """Run ``compile_ptx.py <mode> tmp_path`` for a real GPU (outside the simulator): the folder its PTX files are in.
+    Skips where NVVM is not installed (the ``cuda-toolkit[nvvm]`` wheel; CI installs it)."""
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
+    proc = subprocess.run([sys.executable, str(TESTS / "cuda" / "compile_ptx.py"), mode, str(tmp_path)],
+                          capture_output=True, text=True, cwd=TESTS.parent, env=env, timeout=900)
+    if proc.returncode == 3:
+        pytest.skip(proc.stdout.strip())
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    return tmp_path
+
+
 @needs_numba_cuda
 def test_som_float32_kernel_does_float32_arithmetic_only(tmp_path):
     """som's advance_cuda_float32 (online, heskes, batch) compiled for a real GPU: no float64 instruction at all (no
     float64 operation, no conversion to float64), so a float32 run's arithmetic is float32 on the GPU, schedules and
     exponentials included; the float64 kernel, checked the same way, has them."""
-    env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
-    proc = subprocess.run([sys.executable, str(TESTS / "cuda" / "compile_ptx.py"), "som_float32", str(tmp_path)],
-                          capture_output=True, text=True, cwd=TESTS.parent, env=env, timeout=900)
-    if proc.returncode == 3:
-        pytest.skip(proc.stdout.strip())
-    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    out = compiled_ptx(tmp_path, "som_float32")
     for rule in ("online", "heskes", "batch"):
-        ptx = (tmp_path / f"som_float32_{rule}.ptx").read_text()
+        ptx = (out / f"som_float32_{rule}.ptx").read_text()
         assert ".entry" in ptx and "ex2.approx" in ptx and re.search(r"\bfma\.rn\.f32\b", ptx), rule  # float32 math
         assert not PTX_F64.findall(ptx), (rule, sorted(set(PTX_F64.findall(ptx)))[:10])
-    assert len(PTX_F64.findall((tmp_path / "som_float64.ptx").read_text())) > 100
+    assert len(PTX_F64.findall((out / "som_float64.ptx").read_text())) > 100
 
 
 @needs_numba_cuda
@@ -121,14 +128,31 @@ def test_relu_float32_kernel_does_float32_arithmetic_only(tmp_path):
     to float64, indeed no float64 value at all (no .f64 load, comparison or select): on consumer GPUs float64 runs at
     1/32-1/64 of the float32 rate. The float64 kernel of the same source, checked the same way, has them. (A
     rng="counter" kernel, compiled apart, draws its samples in float64 as the CPU does: compile_ptx.py checks it.)"""
-    env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
-    proc = subprocess.run([sys.executable, str(TESTS / "cuda" / "compile_ptx.py"), "relu_float32", str(tmp_path)],
-                          capture_output=True, text=True, cwd=TESTS.parent, env=env, timeout=900)
-    if proc.returncode == 3:
-        pytest.skip(proc.stdout.strip())
-    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
-    ptx = (tmp_path / "relu_float32.ptx").read_text()
+    out = compiled_ptx(tmp_path, "relu_float32")
+    ptx = (out / "relu_float32.ptx").read_text()
     assert ".entry" in ptx and re.search(r"\bfma\.rn\.f32\b", ptx) and re.search(r"\bdiv\.rn\.f32\b", ptx)
     assert not PTX_F64.findall(ptx), sorted(set(PTX_F64.findall(ptx)))[:10]
     assert ".f64" not in ptx
-    assert len(PTX_F64.findall((tmp_path / "relu_float64.ptx").read_text())) > 100
+    assert len(PTX_F64.findall((out / "relu_float64.ptx").read_text())) > 100
+
+
+# libdevice's float32 sinf/cosf, reducing a huge argument (|x| > 105615, Payne-Hanek), scale a 64-bit integer by
+# pi/2 2^-64 in float64: these three instructions, taken only for such arguments (the sphere's are angles in [0, pi]
+# and great-circle steps lr |v|), are all the float64 a float32 kernel calling math.sin or math.cos holds
+PTX_TRIG_REDUCTION = re.compile(r"cvt\.rn\.f64\.s64\s+(%fd\d+), %rd\d+;\s*mul\.f64\s+(%fd\d+), \1, "
+                                r"0d3BF921FB54442D19;\s*cvt\.rn\.f32\.f64\s+%f\d+, \2;")
+
+
+@needs_numba_cuda
+def test_sphere_float32_kernel_does_float32_arithmetic_only(tmp_path):
+    """The sphere's advance_cuda_float32 (every objective and rule: run-time codes) compiled for a real GPU: no
+    float64 instruction but libdevice's sin/cos reduction of huge arguments, which its angles never reach, and no
+    float64 register besides; the float64 kernel, checked the same way, has hundreds of float64 operations."""
+    out = compiled_ptx(tmp_path, "sphere_float32")
+    ptx = (out / "sphere_float32.ptx").read_text()
+    assert ".entry" in ptx and "bar.sync" in ptx and re.search(r"\bsqrt\.rn\.f32\b", ptx)  # float32 math
+    rest, reductions = PTX_TRIG_REDUCTION.subn("", ptx)
+    assert reductions <= 4  # cos and sin of g(theta), g'(theta), and the great circle's pair
+    assert not PTX_F64.findall(rest), sorted(set(PTX_F64.findall(rest)))[:10]
+    assert not re.findall(r"%fd\d+", rest)  # no other float64 value at all
+    assert len(PTX_F64.findall((out / "sphere_float64.ptx").read_text())) > 100

@@ -10,6 +10,8 @@ import pytest
 import dyn
 import sphere_reference as ref
 from dyn.flows.sphere import kernels
+from dyn.flows.sphere import pairs as pair_pass
+from dyn.flows.sphere.measure import direction_energy
 
 
 def pair_loop(w, s):
@@ -39,7 +41,7 @@ def points(M, d, seed=0):
 
 def pass_of(w, s, split=False):
     g = np.empty_like(w)
-    return kernels.riesz(w, s, g, kernels.pair_scratch(*w.shape, split)), g
+    return pair_pass.riesz(w, s, g, pair_pass.pair_scratch(*w.shape, split)), g
 
 
 def on_threads(n, fn):
@@ -63,7 +65,7 @@ def test_pair_pass_matches_plain_numpy(M, d, s):
 
 @pytest.mark.parametrize("s", [1.0, 2.0])
 def test_below_simd_vectors_the_pairs_go_in_turn_to_the_bit(s):
-    w = points(kernels.SIMD_VECTORS - 1, 3)
+    w = points(pair_pass.SIMD_VECTORS - 1, 3)
     energy, g = pass_of(w, s)
     expected_energy, expected_g = pair_loop(w, s)
     assert energy == expected_energy
@@ -72,7 +74,7 @@ def test_below_simd_vectors_the_pairs_go_in_turn_to_the_bit(s):
 
 @pytest.mark.parametrize("M", [1, 2, 5, 100, 1000])
 def test_row_tiles_cover_the_rows_with_about_equal_pair_counts(M):
-    bounds = kernels.pair_scratch(M, 3).bounds
+    bounds = pair_pass.pair_scratch(M, 3).bounds
     assert bounds[0] == 0 and bounds[-1] == M and np.all(np.diff(bounds) >= 0)
     pairs = [sum(M - 1 - i for i in range(a, b)) for a, b in zip(bounds[:-1], bounds[1:])]
     assert sum(pairs) == M * (M - 1) // 2
@@ -92,7 +94,7 @@ def test_split_pass_is_the_serial_pass_on_any_thread_count(d):
 def test_a_single_replica_of_many_vectors_runs_the_same_bits_on_one_or_two_threads(monkeypatch):
     """One replica of at least SPLIT_VECTORS vectors splits its pairs across the threads; three replicas run
     each replica's pairs in turn: every run gives the same bits."""
-    monkeypatch.setattr(kernels, "SPLIT_VECTORS", 100)
+    monkeypatch.setattr(pair_pass, "SPLIT_VECTORS", 100)
     kw = dict(vectors=150, lr=1e-3, steps=12)
     one, two = (on_threads(n, lambda: dyn.simulate("sphere", seed=4, **kw)) for n in (1, 2))
     many = dyn.simulate("sphere", seed=2, replicas=3, **kw)
@@ -106,12 +108,37 @@ def test_a_single_replica_of_many_vectors_runs_the_same_bits_on_one_or_two_threa
 def test_direction_measures_match_plain_numpy(kind):
     w = points(60, 4, seed=3)
     M, d = w.shape
-    energy, angle = kernels.direction_energy(w, kind, 1.0, np.empty_like(w), np.empty_like(w),
-                                             kernels.pair_scratch(M, d))
+    energy, angle = direction_energy(w, kind, 1.0, np.empty_like(w), np.empty_like(w),
+                                     pair_pass.pair_scratch(M, d))
     u = ref.unit(w)
     expected = ref.riesz(u, 1.0) if kind == kernels.RIESZ else ref.mhe(w, 1.0)
     assert energy == pytest.approx(expected, rel=1e-13)
     cos = (u @ u.T)[np.triu_indices(M, 1)]
     assert angle == pytest.approx(np.arccos(cos.max()), rel=1e-12)
-    assert np.isnan(kernels.direction_energy(w[:1], kind, 1.0, np.empty((1, d)), np.empty((1, d)),
-                                             kernels.pair_scratch(1, d))[1])
+    assert np.isnan(direction_energy(w[:1], kind, 1.0, np.empty((1, d)), np.empty((1, d)),
+                                     pair_pass.pair_scratch(1, d))[1])
+
+
+def in_order_largest_cosine(u):
+    """max_{i<j} u_i . u_j, each dot product summed over the coordinates in order, in numpy float64 (exact IEEE
+    products and sums, as the kernels' in-order loop)."""
+    M, d = u.shape
+    c = u[:, None, 0] * u[None, :, 0]
+    for q in range(1, d):
+        c = c + u[:, None, q] * u[None, :, q]
+    return c[np.triu_indices(M, 1)].max()
+
+
+@pytest.mark.parametrize("split", [False, True])
+@pytest.mark.parametrize("M, d", [(7, 3), (60, 3), (131, 4), (400, 3)])
+def test_one_sweep_gives_the_energy_of_the_pair_pass_and_the_angle_of_the_dot_products_to_the_bit(M, d, split):
+    """The directions' energy and minimum angle in one sweep over the pairs: the energy is the pair pass's own
+    (the same bits as ``riesz`` on u), the angle that of the largest in-order dot product."""
+    w = points(M, d, seed=M)
+    u = np.empty_like(w)
+    kernels.normalise_rows(w, u)
+    energy, angle = direction_energy(w, kernels.RIESZ, 1.0, np.empty_like(w), np.empty_like(w),
+                                     pair_pass.pair_scratch(M, d, split))
+    assert energy == pass_of(u, 1.0)[0]
+    assert angle == math.acos(min(1.0, in_order_largest_cosine(u)))
+    assert angle == pytest.approx(np.arccos((ref.unit(w) @ ref.unit(w).T)[np.triu_indices(M, 1)].max()), rel=1e-12)

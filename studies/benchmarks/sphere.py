@@ -168,7 +168,7 @@ def against_jax():
     import numba
 
     import dyn
-    from dyn.flows.sphere import kernels
+    from dyn.flows.sphere import pairs as pair_pass
 
     if not have_jax():
         return
@@ -185,11 +185,11 @@ def against_jax():
         t_kernel, c_kernel, job = dyn_kernel(w0, lr, steps)
         gap = max(np.abs(job.w[0] - w_jax).max(), np.abs(job.loss_iter[0] - L_jax).max() / L_jax[0])
         assert gap < 1e-10, gap
-        threshold, kernels.SPLIT_VECTORS = kernels.SPLIT_VECTORS, 0  # the job splits a single replica from here
+        threshold, pair_pass.SPLIT_VECTORS = pair_pass.SPLIT_VECTORS, 0  # the job splits a single replica from here
         try:
             t_split, _, split = dyn_kernel(w0, lr, steps)
         finally:
-            kernels.SPLIT_VECTORS = threshold
+            pair_pass.SPLIT_VECTORS = threshold
         assert np.array_equal(split.w, job.w) and np.array_equal(split.loss_iter, job.loss_iter)
         t_sim, ds = timed(lambda: dyn.simulate("sphere", vectors=n, lr=lr, steps=steps, init=w0))
         assert np.array_equal(ds.w.isel(time=-1).values, job.w[0])

@@ -82,6 +82,42 @@ def sphere_kernel_ptx():
     return ptx
 
 
+def sphere_args(dtype):
+    """Arguments of the sphere flow's CUDA frame loop as its job launches it, in float type ``dtype`` (arrays and
+    the float constants alike)."""
+    import numpy as np
+
+    from dyn.flows.sphere import cuda as gpu
+    from dyn.flows.sphere import kernels as k
+
+    R, M, d, N, F, n = 2, 5, 3, 4, 3, 10
+    f = np.dtype(dtype).type
+
+    def z(*shape):
+        return np.zeros(shape, f)
+
+    return (gpu.State(z(R, M, d), z(R, M, d), z(R, M, d), z(R, M)),
+            k.Consts(k.ANGULAR, k.COSINE, f(1.0), f(1.0), k.SEED, k.BEFORE, True, f(0.01), f(0.5)),
+            k.Inputs(z(1, N, d), z(R, n), 0),
+            gpu.Work(z(R, M, d), z(R, M, d), z(R, N, d), z(R, N, M), z(R, M), z(1, N)),
+            np.zeros(F, np.int64), 0, k.Snaps(z(R, F, M, d), z(R, F, M)), 0, np.zeros(R, np.int64))
+
+
+def write_sphere_float32(folder):
+    """``python compile_ptx.py sphere_float32 FOLDER``: the PTX of the sphere's ``advance_cuda_float32`` typed with
+    float32 arrays and constants (``sphere_float32.ptx``), and of its float64 kernel (``sphere_float64.ptx``, where a
+    check of float64 arithmetic must find some), for tests/test_cuda.py to read."""
+    from pathlib import Path
+
+    from numba import typeof
+
+    from dyn.flows.sphere import cuda as gpu
+
+    for dtype, kernel in (("float64", gpu.advance_cuda), ("float32", gpu.advance_cuda_float32)):
+        ptx, _ = cuda.compile_ptx(kernel.py_func, tuple(typeof(a) for a in sphere_args(dtype)), cc=CC)
+        (Path(folder) / f"sphere_{dtype}.ptx").write_text(ptx)
+
+
 def som_kernel_ptx(rule):
     """The som flow's CUDA frame loop and step for ``rule`` (online, heskes or batch), typed as its job launches it."""
     import numpy as np
@@ -143,25 +179,33 @@ def write_relu_float32(folder):
         (Path(folder) / f"relu_{dtype}.ptx").write_text(relu_kernel_ptx(dtype))
 
 
+def check_defaults():
+    """The counter helpers, and every flow's float64 and float32 kernels, compile and hold what they should."""
+    for seed_type in (int64, int32, uint64):
+        ptx, _ = cuda.compile_ptx(draws, (float64[:, :], uint64[:], seed_type, int64), cc=CC)
+        assert ".entry" in ptx and "mul.lo" in ptx, "no kernel entry or no Philox products in the PTX"
+    for dtype in ("float64", "float32"):
+        ptx = relu_kernel_ptx(dtype)
+        assert ".entry" in ptx and "bar.sync" in ptx, f"the {dtype} relu kernel has no entry or no barrier"
+        assert PHILOX not in ptx, f"the {dtype} relu kernel on given samples compiled the counter's draws"
+        ptx = relu_kernel_ptx(dtype, counter=True)
+        assert PHILOX in ptx and "bar.sync" in ptx, f"the {dtype} relu counter kernel has no Philox products"
+    ptx = sphere_kernel_ptx()
+    assert ".entry" in ptx and "bar.sync" in ptx, "the sphere kernel has no entry or no barrier"
+    ptx = som_kernel_ptx("batch")  # one kernel for the three rules: consts.rule and consts.heskes switch them
+    assert ".entry" in ptx and "bar.sync" in ptx, "the som kernel has no entry or no barrier"
+
+
 def main():
+    """No argument: :func:`check_defaults`. ``<flow>_float32 FOLDER``: write that flow's float32 and float64 kernels'
+    PTX into FOLDER, for tests/test_cuda.py to read."""
+    writers = {"som_float32": write_som_float32, "relu_float32": write_relu_float32,
+               "sphere_float32": write_sphere_float32}
     try:
-        for seed_type in (int64, int32, uint64):
-            ptx, _ = cuda.compile_ptx(draws, (float64[:, :], uint64[:], seed_type, int64), cc=CC)
-            assert ".entry" in ptx and "mul.lo" in ptx, "no kernel entry or no Philox products in the PTX"
-        for dtype in ("float64", "float32"):
-            ptx = relu_kernel_ptx(dtype)
-            assert ".entry" in ptx and "bar.sync" in ptx, f"the {dtype} relu kernel has no entry or no barrier"
-            assert PHILOX not in ptx, f"the {dtype} relu kernel on given samples compiled the counter's draws"
-            ptx = relu_kernel_ptx(dtype, counter=True)
-            assert PHILOX in ptx and "bar.sync" in ptx, f"the {dtype} relu counter kernel has no Philox products"
-        ptx = sphere_kernel_ptx()
-        assert ".entry" in ptx and "bar.sync" in ptx, "the sphere kernel has no entry or no barrier"
-        ptx = som_kernel_ptx("batch")  # one kernel for the three rules: consts.rule and consts.heskes switch them
-        assert ".entry" in ptx and "bar.sync" in ptx, "the som kernel has no entry or no barrier"
-        if sys.argv[1:2] == ["som_float32"]:
-            write_som_float32(sys.argv[2])
-        if sys.argv[1:2] == ["relu_float32"]:
-            write_relu_float32(sys.argv[2])
+        if sys.argv[1:]:
+            writers[sys.argv[1]](sys.argv[2])
+        else:
+            check_defaults()
     except Exception as err:  # a missing NVVM / NVRTC library is not a failure of the code
         if type(err).__name__ in ("DynamicLibNotFoundError", "NvvmSupportError", "NvrtcSupportError"):
             print(f"NVVM/NVRTC not installed: {type(err).__name__}: {str(err).splitlines()[0]}")

@@ -129,3 +129,28 @@ def test_cuda_continues_a_run_as_the_cpu_does():
     assert int(gpu["step"][-1]) == 8 and gpu.attrs["device"] == "cuda"
     assert_same_run(cpu, gpu)
     assert np.abs(gpu["momentum_buffer"].values).max() > 0 and np.abs(gpu["gradient_sum"].values).max() > 0
+
+
+
+FLOAT32 = {"thomson, riemannian": dict(replicas=2), "mhe, projected before, momentum": RULES["mhe, projected before, momentum"],
+           "angular linear, exponential map, momentum": RULES["angular linear, exponential map, momentum"],
+           "the seed": RULES["the seed (its backward, normalise then step, accumulate)"]}
+
+
+@pytest.mark.parametrize("options", FLOAT32.values(), ids=FLOAT32.keys())
+def test_cuda_float32_equals_cpu_float32(options):
+    """The float32 kernel (advance_cuda_float32 on float32 device arrays) against the CPU's float32 run: the simulator
+    evaluates math.sqrt and its kin in float64 and rounds, so the two agree to a few float32 roundings (1e-5
+    relative), not to the bit."""
+    from dyn.flows.sphere.cuda import advance_cuda_float32
+
+    job = prepare(SphereConfig(**{**SMALL, **options, "device": "cuda", "dtype": "float32"}))
+    assert job.gpu.kernel is advance_cuda_float32
+    assert {getattr(job.gpu.state, name).dtype for name in ("w", "v", "acc", "norm")} == {np.dtype(np.float32)}
+    cpu, gpu = both(dtype="float32", **options)
+    for name in RECORDS:
+        if name in cpu:
+            assert gpu[name].dtype == cpu[name].dtype == np.float32, name
+    assert_same_run(cpu, gpu, tol=1e-5)
+    f64 = dyn.simulate("sphere", device="cuda", **{**SMALL, **options})
+    assert f64["w"].dtype == np.float64 and not np.array_equal(f64["w"].values, gpu["w"].values)

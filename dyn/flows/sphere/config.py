@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dyn.config import (Config, choice, device_option, integer, option, real, replicas_option, resolve_record,
-                        seed_option)
+from dyn.config import (DTYPES, Config, choice, device_option, dtype_option, integer, option, real, replicas_option,
+                        resolve_record, seed_option)
 from dyn.errors import UsageError
 
 OBJECTIVES = ("angular", "riesz", "mhe")
@@ -69,6 +69,7 @@ class SphereConfig(Config):
     replicas: int = replicas_option()
     seed: int = seed_option("Seed of the vectors and the data.")
     device: str = device_option()
+    dtype: str = dtype_option()
 
     def validate(self):
         if not isinstance(self.as_seed, bool):
@@ -96,7 +97,7 @@ class SphereConfig(Config):
         self._set(record=resolve_record(self.record, self.record_every, "log"))
         for name, choices in (("objective", OBJECTIVES), ("operator", OPERATORS), ("update", UPDATES),
                               ("project", PROJECTS), ("retraction", RETRACTIONS), ("gradient", GRADIENTS),
-                              ("draw", DRAWS), ("device", DEVICES)):
+                              ("draw", DRAWS), ("device", DEVICES), ("dtype", DTYPES)):
             choice(name, getattr(self, name), choices)
         if not isinstance(self.accumulate, bool):
             raise UsageError(f"accumulate must be True or False, got {self.accumulate!r}")

@@ -14,15 +14,18 @@ The per-pair and per-coordinate math is the CPU kernels' scalar helpers; the fra
 """
 
 import math
+import sys
 from typing import NamedTuple
 
 import numpy as np
 from numba import cuda
 
-from dyn.engine.loop import define_cuda_frame_loop, launch_cuda
+from dyn.engine.loop import cuda_kernel, define_cuda_frame_loop, launch_cuda
+from dyn.engine.precision import like
 from dyn.flows.sphere import kernels as cpu
 from dyn.flows.sphere.kernels import (ANGULAR, BEFORE, EXPONENTIAL, RIESZ, SEED, angular_term, great_circle,
-                                      heavy_ball, riesz_pair, riesz_pair_slope, seed_term, tangent)
+                                      heavy_ball, seed_term, tangent)
+from dyn.flows.sphere.pairs import riesz_pair, riesz_pair_slope
 
 THREADS = 256  # at most this many threads a block (256 x 255 registers fit any GPU's register file)
 LOSS = THREADS  # shared slot of the step's loss, after the threads' shares
@@ -58,7 +61,7 @@ class Work(NamedTuple):
 
 @cuda.jit(device=True)
 def dot(a, b):
-    total = 0.0
+    total = like(a[0], 0.0)  # a row of the state or the data: d >= 2 elements
     for q in range(a.shape[0]):
         total += a[q] * b[q]
     return total
@@ -68,21 +71,22 @@ def dot(a, b):
 def pair_forces(w, s, g, t, T):
     """Gradient of the Riesz energy on this thread's vectors into ``g``; its share of the energy (its pairs i < j)."""
     M, d = w.shape
-    part = 0.0
+    zero = like(w[0, 0], 0.0)
+    part = zero
     for i in range(t, M, T):
         for q in range(d):
             g[i, q] = 0.0
         for j in range(M):
             if j == i:
                 continue
-            r2 = 0.0
+            r2 = zero
             for q in range(d):
                 dq = w[i, q] - w[j, q]
                 r2 += dq * dq
             e = riesz_pair(r2, s)
             if j > i:
                 part += e
-            c = 2.0 * riesz_pair_slope(r2, e, s)
+            c = like(e, 2.0) * riesz_pair_slope(r2, e, s)
             for q in range(d):
                 g[i, q] += c * (w[i, q] - w[j, q])
     return part
@@ -92,15 +96,17 @@ def pair_forces(w, s, g, t, T):
 def mhe_forces(w, s, g, u, t, T):
     """The MHE gradient on this thread's vectors; its share of the Riesz energy of u (the caller scales the sum)."""
     M, d = w.shape
+    zero = like(w[0, 0], 0.0)
     for i in range(t, M, T):
-        inv = 1.0 / math.sqrt(dot(w[i], w[i]))
+        n = math.sqrt(dot(w[i], w[i]))
+        inv = like(n, 1.0) / n
         for q in range(d):
             u[i, q] = w[i, q] * inv
     cuda.syncthreads()  # every direction is written before any pair is read
     part = pair_forces(u, s, g, t, T)
-    scale = 2.0 / (M * (M - 1))
+    scale = like(zero, 2.0) / like(zero, M * (M - 1))
     for i in range(t, M, T):
-        n2, radial = 0.0, 0.0
+        n2, radial = zero, zero
         for q in range(d):
             n2 += w[i, q] * w[i, q]
             radial += g[i, q] * u[i, q]
@@ -113,11 +119,11 @@ def mhe_forces(w, s, g, u, t, T):
 @cuda.jit(device=True)
 def angular_exact(w, x, xn, op, k, g, t, T):
     M, d = w.shape
-    part = 0.0
+    part = like(w[0, 0], 0.0)
     for j in range(t, M, T):
         nw2 = dot(w[j], w[j])
         nw = math.sqrt(nw2)
-        aw = 0.0
+        aw = like(nw, 0.0)
         for q in range(d):
             g[j, q] = 0.0
         for n in range(x.shape[0]):
@@ -150,7 +156,7 @@ def angular_seed(w, x, xn, op, k, g, p, xtw, nw2, t, T):
             pq -= w[j, q] * (xtw[n, j] / nw2[j])
         p[n, q] = pq
     cuda.syncthreads()
-    part = 0.0
+    part = like(w[0, 0], 0.0)
     for j in range(t, M, T):
         nw = math.sqrt(nw2[j])
         for q in range(d):
@@ -167,6 +173,7 @@ def angular_seed(w, x, xn, op, k, g, p, xtw, nw2, t, T):
 def step_vector(w, src, v, rule, lr, mu):
     """The CPU's ``step_vector`` on one vector (d,), its coordinates by the same scalar helpers."""
     d = w.shape[0]
+    lr = like(w[0], lr)
     if rule <= BEFORE:
         for q in range(d):
             v[q] = heavy_ball(mu, v[q], src[q])
@@ -176,7 +183,8 @@ def step_vector(w, src, v, rule, lr, mu):
                 w[q] = w[q] / n - lr * v[q]
             return n
     else:
-        inv = 1.0 / math.sqrt(dot(w, w))
+        n = math.sqrt(dot(w, w))
+        inv = like(n, 1.0) / n
         for q in range(d):
             w[q] *= inv
         dv, ds = dot(v, w), dot(src, w)
@@ -207,7 +215,7 @@ def step_cuda(r, states, consts, inputs, work, shared, s):
     xn = work.xn[r] if work.xn.shape[0] > 1 else work.xn[0]
     g = work.g[r]
     M = w.shape[0]
-    scale = 1.0
+    scale = like(w[0, 0], 1.0)
     if c.obj == ANGULAR:
         if c.grad == SEED:
             part = angular_seed(w, x, xn, c.op, c.k, g, work.p[r], work.xtw[r], work.nw2[r], t, T)
@@ -217,11 +225,11 @@ def step_cuda(r, states, consts, inputs, work, shared, s):
         part = pair_forces(w, c.s, g, t, T)
     else:
         part = mhe_forces(w, c.s, g, work.u[r], t, T)
-        scale = 2.0 / (M * (M - 1))
+        scale = like(scale, 2.0) / like(scale, M * (M - 1))
     shared[t] = part
     cuda.syncthreads()
     if t == 0:
-        total = 0.0
+        total = like(scale, 0.0)
         for j in range(T):
             total += shared[j]
         shared[LOSS] = scale * total
@@ -259,24 +267,27 @@ class GpuRun:
 
     def __init__(self, job):
         R, M, d = job.w.shape
-        x = np.ascontiguousarray(job.x, dtype=np.float64)
+        f = self.dtype = job.dtype  # the run's float type: every array on the device, and the kernel's
+        x = np.ascontiguousarray(job.x, dtype=f)
         N = x.shape[1]
         xn = np.stack([cpu.row_norms(xr) for xr in x])  # the CPU's |x_n|, as its scratch computes them
         self.job = job
         self.state = State(cuda.to_device(job.w), cuda.to_device(job.v), cuda.to_device(job.acc),
-                           cuda.to_device(np.full((R, M), np.nan)))
+                           cuda.to_device(np.full((R, M), np.nan, f)))
         self.x = cuda.to_device(x)
-        self.work = Work(cuda.device_array((R, M, d)), cuda.device_array((R, M, d)), cuda.device_array((R, N, d)),
-                         cuda.device_array((R, N, M)), cuda.device_array((R, M)), cuda.to_device(xn))
+        self.work = Work(cuda.device_array((R, M, d), f), cuda.device_array((R, M, d), f),
+                         cuda.device_array((R, N, d), f), cuda.device_array((R, N, M), f), cuda.device_array((R, M), f),
+                         cuda.to_device(xn))
+        self.kernel = cuda_kernel(sys.modules[__name__], f)  # advance_cuda or advance_cuda_float32
         self.threads = threads_for(M)  # a test may lower it: threads then hold several vectors
 
     def advance(self, lo, hi, frame_steps, consts):
         job = self.job
         R, M, d = job.w.shape
         F, n, step0 = hi - lo, int(frame_steps.sum()), job.step_at(lo)
-        loss = cuda.to_device(np.full((R, n), np.nan))
-        snaps = cpu.Snaps(cuda.device_array((R, F, M, d)), cuda.device_array((R, F, M)))
-        launch_cuda(job, advance_cuda, self.threads, self.state, consts, cpu.Inputs(self.x, loss, 0), self.work, lo, hi,
+        loss = cuda.to_device(np.full((R, n), np.nan, self.dtype))
+        snaps = cpu.Snaps(cuda.device_array((R, F, M, d), self.dtype), cuda.device_array((R, F, M), self.dtype))
+        launch_cuda(job, self.kernel, self.threads, self.state, consts, cpu.Inputs(self.x, loss, 0), self.work, lo, hi,
                     frame_steps, snaps, (("w", snaps.w), ("norm_before", snaps.norm)))
         i0 = step0 - job.step_at(0)
         job.loss_iter[:, i0:i0 + n] = loss.copy_to_host()

@@ -8,7 +8,7 @@ from dyn.engine import loop
 from dyn.engine.device import resolve_device
 from dyn.engine.steps import StepJob, buffer, replicas_first, snapshot_count
 from dyn.errors import UsageError
-from dyn.flows.sphere import kernels
+from dyn.flows.sphere import kernels, pairs
 from dyn.flows.sphere.config import SphereConfig
 from dyn.flows.sphere.record import codes, to_dataset
 from dyn.flows.sphere.state import as_points, draw_data, draw_vectors
@@ -16,31 +16,34 @@ from dyn.flows.sphere.state import as_points, draw_data, draw_vectors
 
 def footprint(cfg, initial=True):
     """Bytes of what a run holds besides its snapshots of w and norm_before (StepJob counts those)."""
-    R, M, d, N, F = cfg.replicas, cfg.vectors, cfg.dim, cfg.samples, 8
+    R, M, d, N, F = cfg.replicas, cfg.vectors, cfg.dim, cfg.samples, np.dtype(cfg.dtype).itemsize
     T = snapshot_count(cfg.steps, cfg.record_every, initial, cfg.record)
-    # the vectors as drawn (and their draw's scratch), the job's copy, the momentum and accumulation buffers
-    out = {"loss of every step": F * R * cfg.steps, "vectors and buffers": F * M * d * (4 * R + 2),
-           "data": F * N * d * (R + 2),
-           "measures at the snapshots": F * R * T * (3 + 2 * M + N * M + (M * d if N else 0))}
+    # the vectors as drawn in float64 (and their draw's scratch); the job's copy, the momentum and accumulation
+    # buffers in the run's type; the measures are computed in float64
+    out = {"loss of every step": F * R * cfg.steps, "vectors and buffers": M * d * (8 * (R + 2) + F * 3 * R),
+           "data": N * d * (8 * (R + 2) + F * R),
+           "measures at the snapshots": 8 * R * T * (3 + 2 * M + N * M + (M * d if N else 0))}
     return out
 
 
 class SphereJob(StepJob):
-    """``w`` (R or 1, M, d) and ``x`` given, or None: drawn once the memory the run needs is known to be free."""
+    """``w`` (R or 1, M, d) and ``x`` given, or None: drawn once the memory the run needs is known to be free.
+    The state, data, losses and records are of the run's ``dtype`` (drawn in float64, then cast)."""
 
     def __init__(self, cfg, w=None, x=None, *, start=None):
         R, M, d = cfg.replicas, cfg.vectors, cfg.dim
         self.device = resolve_device(cfg.device)  # "cuda" without a GPU stops here, before anything is drawn
         super().__init__(cfg.steps, cfg.record_every, R, {"w": (M, d), "norm_before": (M,)}, start=start,
-                         extra_bytes=footprint(cfg, start is None), record=cfg.record)
+                         extra_bytes=footprint(cfg, start is None), record=cfg.record, dtype=cfg.dtype)
         start = start or {}
         w = draw_vectors(cfg) if w is None else w
         self.cfg = cfg
-        self.w = np.ascontiguousarray(np.broadcast_to(w, (R, M, d)), dtype=np.float64).copy()
-        self.x = draw_data(cfg) if x is None else x
-        self.v = buffer(start.get("momentum_buffer"), (R, M, d))
-        self.acc = buffer(start.get("gradient_sum"), (R, M, d))
-        self.loss_iter = np.full((R, cfg.steps), np.nan)
+        f = self.dtype
+        self.w = np.ascontiguousarray(np.broadcast_to(w, (R, M, d)), dtype=f).copy()
+        self.x = np.ascontiguousarray(draw_data(cfg) if x is None else x, dtype=f)
+        self.v = buffer(start.get("momentum_buffer"), (R, M, d), f)
+        self.acc = buffer(start.get("gradient_sum"), (R, M, d), f)
+        self.loss_iter = np.full((R, cfg.steps), np.nan, f)
         if self.initial:
             self.rec["w"][:, 0] = self.w
             self.rec["norm_before"][:, 0] = np.linalg.norm(self.w, axis=2)
@@ -58,9 +61,10 @@ class SphereJob(StepJob):
     def advance(self, lo, hi, frame_steps):
         cfg = self.cfg
         step0 = self.step_at(lo)
-        split = self.replicas == 1 and self.obj != kernels.ANGULAR and cfg.vectors >= kernels.SPLIT_VECTORS
-        consts = kernels.Consts(self.obj, self.op, cfg.k, cfg.s, self.grad, self.rule, cfg.accumulate, cfg.lr,
-                                cfg.momentum, split)
+        split = self.replicas == 1 and self.obj != kernels.ANGULAR and cfg.vectors >= pairs.SPLIT_VECTORS
+        f = self.dtype.type  # the kernels' constants in the run's float type
+        consts = kernels.Consts(self.obj, self.op, f(cfg.k), f(cfg.s), self.grad, self.rule, cfg.accumulate, f(cfg.lr),
+                                f(cfg.momentum), split)
         if self.gpu is not None:
             return self.gpu.advance(lo, hi, frame_steps, consts)
         loop.advance(kernels, self.replicas)(

@@ -1,7 +1,7 @@
 """CPU kernels of the sphere flow: objectives, their gradients, and the projected/Riemannian steps.
 
 In order: scalar helpers (the per-element math), objectives and gradients of one replica, the step,
-the block kernels, and what is measured at each snapshot.
+the block kernels.
 
 Vectors are rows: ``w`` (replica, vector, dim), data ``x`` (replica or 1, sample, dim). Objectives:
 
@@ -14,12 +14,10 @@ Vectors are rows: ``w`` (replica, vector, dim), data ``x`` (replica or 1, sample
 - mhe: E = 1/(M(M-1)) sum_{i != j} f_s(|u_i - u_j|), u = w/|w|, f_s(z) = z^-s (s > 0), log(1/z) (s = 0)
   (Liu et al. 2018, the regulariser's normalisation), so E = 2/(M(M-1)) times the Riesz energy of u.
 
-The Riesz energy's pair pass (``riesz``, also under mhe and the measures) takes each pair (i, j > i) once;
-from 32 vectors on (``SIMD_VECTORS``; fewer: a pair at a time), a row i at a time vectorised over j (``pair_row``): the pair's force is subtracted from w_j's gradient and
-summed into w_i's, those sums over j in SIMD lanes (reassociated, in an order fixed by the code). The rows
-are cut into ``PAIR_TILES`` fixed tiles of about equal pair counts, each with a gradient of its own, added in
-tile order: one replica of many vectors runs its tiles on all cores (``Consts.split``), with the same bits
-as in turn on one.
+The Riesz energy's pair pass is :mod:`dyn.flows.sphere.pairs`; the snapshots' measures
+:mod:`dyn.flows.sphere.measure`. The kernels are generic over the run's float type (float64 or float32,
+:mod:`dyn.engine.precision`): constants are ``like(x, c)``, accumulators start at ``like(x, 0.0)``, work arrays take
+the state's dtype, and the scalar helpers (shared with the CUDA kernels) return their data argument's type.
 
 Kernels use numpy's error model: a division by zero (two vectors at the same point, a zero vector)
 gives inf or NaN, which stops the replica as diverged, instead of raising.
@@ -35,9 +33,11 @@ import math
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from dyn.engine.loop import define_frame_loop
+from dyn.engine.precision import like
+from dyn.flows.sphere.pairs import Pairs, pair_scratch, riesz
 
 ANGULAR, RIESZ, MHE = 0, 1, 2
 COSINE, LINEAR, SIGMOID = 0, 1, 2
@@ -50,11 +50,13 @@ def g_theta(op, t, k):
     """The SphereConv operator g(theta): cos, 1 - 2 theta / pi, or the seed's g_sigmoid with steepness k."""
     if op == COSINE:
         return math.cos(t)
+    one = like(t, 1.0)
     if op == LINEAR:
-        return 1.0 - 2.0 * t / math.pi
-    etk = math.exp((t - math.pi / 2) / k)
-    e0k = math.exp(-math.pi / 2 / k)
-    return ((1.0 - etk) * (1.0 + e0k)) / ((1.0 + etk) * (1.0 - e0k))
+        return one - like(t, 2.0) * t / like(t, math.pi)
+    k = like(t, k)
+    etk = math.exp((t - like(t, math.pi / 2)) / k)
+    e0k = math.exp(like(t, -math.pi / 2) / k)
+    return ((one - etk) * (one + e0k)) / ((one + etk) * (one - e0k))
 
 
 @njit(cache=True, error_model="numpy")
@@ -63,10 +65,11 @@ def dg_theta(op, t, k):
     if op == COSINE:
         return -math.sin(t)
     if op == LINEAR:
-        return -2.0 / math.pi
-    etk = math.exp((t - math.pi / 2) / k)
-    e0k = math.exp(-math.pi / 2 / k)
-    return -2.0 * (1.0 + e0k) * etk / (1.0 - e0k) / (1.0 + etk) ** 2 / k
+        return like(t, -2.0 / math.pi)
+    one, k = like(t, 1.0), like(t, k)
+    etk = math.exp((t - like(t, math.pi / 2)) / k)
+    e0k = math.exp(like(t, -math.pi / 2) / k)
+    return like(t, -2.0) * (one + e0k) * etk / (one - e0k) / (one + etk) ** 2 / k
 
 
 @njit(cache=True, error_model="numpy")
@@ -74,40 +77,16 @@ def op_value(op, c, k):
     """g as a function of c = cos theta (cosine: c itself, as the seed's forward)."""
     if op == COSINE:
         return c
-    return g_theta(op, math.acos(min(1.0, max(-1.0, c))), k)
+    return g_theta(op, math.acos(min(like(c, 1.0), max(like(c, -1.0), c))), k)
 
 
 @njit(cache=True, error_model="numpy")
 def op_slope(op, c, k):
     """dg/dc = -g'(theta) / sin theta (cosine: 1)."""
     if op == COSINE:
-        return 1.0
-    t = math.acos(min(1.0, max(-1.0, c)))
+        return like(c, 1.0)
+    t = math.acos(min(like(c, 1.0), max(like(c, -1.0), c)))
     return -dg_theta(op, t, k) / math.sin(t)
-
-
-@njit(cache=True, error_model="numpy")
-def riesz_pair(r2, s):
-    """Pair energy at squared distance r2: r^-s, or -log r for s = 0."""
-    if s == 0.0:
-        return -0.5 * math.log(r2)
-    if s == 1.0:
-        return math.sqrt(1.0 / r2)
-    if s == 2.0:
-        return 1.0 / r2
-    return r2 ** (-0.5 * s)
-
-
-@njit(cache=True, error_model="numpy")
-def riesz_pair_slope(r2, e, s):
-    """d(pair energy)/d(r2) = -s/2 r^-(s+2), or -1/(2 r2) for s = 0, given the pair energy e (no new root)."""
-    if s == 0.0:
-        return -0.5 / r2
-    if s == 1.0:
-        return -0.5 * e * e * e
-    if s == 2.0:
-        return -e * e
-    return -0.5 * s * e / r2
 
 
 @njit(cache=True, error_model="numpy")
@@ -116,7 +95,7 @@ def angular_term(op, xw, xn, nw, nw2, k):
     nw2 = |w_j|^2; the gradient of vector j is sum_n (ax x_n - aw w_j)."""
     c = xw / (xn * nw)
     gv = op_value(op, c, k)
-    a = 2.0 * gv * op_slope(op, c, k)
+    a = like(c, 2.0) * gv * op_slope(op, c, k)
     return gv * gv, a * c / nw2, a / (xn * nw)
 
 
@@ -125,13 +104,13 @@ def seed_term(op, xw, xn, nw, nw2, k):
     """Data point n and vector j, the seed's backward: (g^2, the factor of its row p_n)."""
     c = xw / (xn * nw)
     gv = op_value(op, c, k)
-    return gv * gv, 2.0 * gv * op_slope(op, c, k) / math.sqrt(xn * xn * nw2 - xw * xw)
+    return gv * gv, like(c, 2.0) * gv * op_slope(op, c, k) / math.sqrt(xn * xn * nw2 - xw * xw)
 
 
 @njit(cache=True, error_model="numpy")
 def heavy_ball(mu, v, g):
     """One coordinate of the momentum buffer: mu v + g."""
-    return mu * v + g
+    return like(v, mu) * v + g
 
 
 @njit(cache=True, error_model="numpy")
@@ -144,17 +123,18 @@ def tangent(a, c, u):
 def great_circle(lr, vn):
     """The exponential map's step along -v, |v| = vn: (cos a, sin a / vn, sqrt(1 + a^2)), a = lr vn; the last is
     the norm the normalising retraction would see. (1, 0, 1) for v = 0: no move."""
-    a = lr * vn
+    a = like(vn, lr) * vn
+    one = like(vn, 1.0)
     if vn > 0.0:
-        return math.cos(a), math.sin(a) / vn, math.sqrt(1.0 + a * a)
-    return 1.0, 0.0, math.sqrt(1.0 + a * a)
+        return math.cos(a), math.sin(a) / vn, math.sqrt(one + a * a)
+    return one, like(vn, 0.0), math.sqrt(one + a * a)
 
 
 @njit(cache=True, error_model="numpy", fastmath={"reassoc"})
 def dot(a, b):
     """a . b of two rows. Reassociation lets the sum run in SIMD lanes (8x faster at d = 1000); the order
     is fixed by the code, so results are reproducible and independent of the thread count."""
-    total = 0.0
+    total = like(a[0], 0.0)  # a row of the state or the data: d >= 2 elements
     for q in range(a.shape[0]):
         total += a[q] * b[q]
     return total
@@ -162,7 +142,7 @@ def dot(a, b):
 
 @njit(cache=True, error_model="numpy")
 def row_norms(x):
-    out = np.empty(x.shape[0])
+    out = np.empty(x.shape[0], x.dtype)
     for n in range(x.shape[0]):
         out[n] = math.sqrt(dot(x[n], x[n]))
     return out
@@ -179,11 +159,11 @@ def dots(w, x, j, xtw):
 @njit(cache=True, error_model="numpy")
 def angular_exact(w, x, xn, op, k, g, xtw):
     """``xtw`` (N, M) is scratch."""
-    loss = 0.0
+    loss = like(w[0, 0], 0.0)
     for j in range(w.shape[0]):
         nw2 = dots(w, x, j, xtw)
         nw = math.sqrt(nw2)
-        aw = 0.0
+        aw = like(nw, 0.0)
         for q in range(w.shape[1]):
             g[j, q] = 0.0
         for n in range(x.shape[0]):
@@ -205,7 +185,7 @@ def angular_seed(w, x, xn, op, k, g, p, xtw):
     for n in range(N):
         for q in range(d):
             p[n, q] = x[n, q]
-    loss = 0.0
+    loss = like(w[0, 0], 0.0)
     for j in range(M):
         nw2 = dots(w, x, j, xtw)
         for n in range(N):
@@ -226,175 +206,11 @@ def angular_seed(w, x, xn, op, k, g, p, xtw):
 
 
 @njit(cache=True, error_model="numpy")
-def riesz_coefficient(r2, s):
-    """(pair energy, 2 d(pair energy)/d(r2)) at squared distance r2: the pair adds coefficient * (w_i - w_j)
-    to the gradient of w_i, and its negative to that of w_j."""
-    e = riesz_pair(r2, s)
-    return e, 2.0 * riesz_pair_slope(r2, e, s)
-
-
-SIMD_VECTORS = 32  # fewer vectors: the pairs one at a time (rows too short for SIMD to pay, and the sums in the
-# order of the CUDA kernels' pair loop, which then agree with these to the rounding of a few dot products)
-PAIR_TILES = 4  # row tiles of the pair pass, fixed: the sums and so the results do not depend on the threads
-SPLIT_VECTORS = 2000  # one replica of at least this many vectors splits its pair pass across the threads (below,
-# a parallel region a step costs more than it saves on a busy machine: see the README's sphere speed)
-
-
-class Pairs(NamedTuple):
-    """Scratch of the pair pass: the vectors transposed (d, M); per row tile its gradient (tile, d, M), a row of
-    squared distances (tile, M) and its energy (tile,); the tiles' first rows (tile + 1,); whether the tiles run
-    in parallel (one replica, many vectors) or in turn."""
-
-    wt: np.ndarray
-    gt: np.ndarray
-    r2: np.ndarray
-    energy: np.ndarray
-    bounds: np.ndarray
-    split: bool
-
-
-@njit(cache=True, error_model="numpy")
-def pair_scratch(M, d, split=False):
-    """The pair pass's scratch for M vectors in R^d; the tiles hold about equal numbers of pairs (i, j > i)."""
-    bounds = np.zeros(PAIR_TILES + 1, dtype=np.int64)
-    total, i = M * (M - 1) // 2, 0
-    for k in range(1, PAIR_TILES + 1):
-        while i < M and i * M - i * (i + 1) // 2 < k * total / PAIR_TILES:
-            i += 1
-        bounds[k] = i
-    bounds[PAIR_TILES] = M
-    return Pairs(np.empty((d, M)), np.empty((PAIR_TILES, d, M)), np.empty((PAIR_TILES, M)), np.empty(PAIR_TILES),
-                 bounds, split)
-
-
-@njit(cache=True, error_model="numpy", fastmath={"reassoc"})
-def pair_row(wt, gt, i, s, r2):
-    """The pairs (i, j > i), vectorised over j: each one's force goes to w_j in ``gt`` (d, M), their sum to w_i;
-    returns their energy. Reassociation lets the sums over j run in SIMD lanes, in an order fixed by the code."""
-    d = wt.shape[0]
-    n = wt.shape[1] - i - 1
-    r = r2[:n]  # loops over slices from 0: numba's index checks would keep range(i + 1, M) from vectorising
-    r[:] = 0.0
-    for q in range(d):
-        a, row = wt[q, i], wt[q, i + 1:]
-        for j in range(n):
-            t = a - row[j]
-            r[j] += t * t
-    energy = 0.0
-    for j in range(n):
-        e, r[j] = riesz_coefficient(r[j], s)
-        energy += e
-    for q in range(d):
-        a, row, out = wt[q, i], wt[q, i + 1:], gt[q, i + 1:]
-        total = 0.0
-        for j in range(n):
-            t = r[j] * (a - row[j])
-            total += t
-            out[j] -= t
-        gt[q, i] += total
-    return energy
-
-
-@njit(cache=True, error_model="numpy", fastmath={"reassoc"})
-def pair_row3(wt, gt, i, s):
-    """:func:`pair_row` for d = 3 in one loop (1.3x faster: the Thomson problem)."""
-    x, y, z = wt[0, i + 1:], wt[1, i + 1:], wt[2, i + 1:]
-    gx, gy, gz = gt[0, i + 1:], gt[1, i + 1:], gt[2, i + 1:]
-    a, b, c = wt[0, i], wt[1, i], wt[2, i]
-    energy, sx, sy, sz = 0.0, 0.0, 0.0, 0.0
-    for j in range(x.shape[0]):
-        tx, ty, tz = a - x[j], b - y[j], c - z[j]
-        r2 = tx * tx
-        r2 += ty * ty
-        r2 += tz * tz
-        e, f = riesz_coefficient(r2, s)
-        energy += e
-        tx, ty, tz = f * tx, f * ty, f * tz
-        sx += tx
-        sy += ty
-        sz += tz
-        gx[j] -= tx
-        gy[j] -= ty
-        gz[j] -= tz
-    gt[0, i] += sx
-    gt[1, i] += sy
-    gt[2, i] += sz
-    return energy
-
-
-@njit(cache=True, error_model="numpy")
-def pair_tile(pairs, s, k):
-    """Row tile k of the pair pass: its rows' pairs into its own gradient ``gt[k]`` and energy."""
-    wt, gt = pairs.wt, pairs.gt[k]
-    gt[:, :] = 0.0
-    energy = 0.0
-    for i in range(pairs.bounds[k], pairs.bounds[k + 1]):
-        energy += pair_row3(wt, gt, i, s) if wt.shape[0] == 3 else pair_row(wt, gt, i, s, pairs.r2[k])
-    pairs.energy[k] = energy
-
-
-@njit(cache=True, error_model="numpy", parallel=True)
-def pair_tiles_split(pairs, s):
-    for k in prange(PAIR_TILES):
-        pair_tile(pairs, s, k)
-
-
-@njit(cache=True, error_model="numpy")
-def pairs_in_turn(w, s, g):
-    """The Riesz energy and its gradient, a pair (i, j > i) at a time, i then j ascending (every sum in that order)."""
-    M, d = w.shape
-    g[:, :] = 0.0
-    energy = 0.0
-    for i in range(M):
-        for j in range(i + 1, M):
-            r2 = 0.0
-            for q in range(d):
-                t = w[i, q] - w[j, q]
-                r2 += t * t
-            e, c = riesz_coefficient(r2, s)
-            energy += e
-            for q in range(d):
-                t = c * (w[i, q] - w[j, q])
-                g[i, q] += t
-                g[j, q] -= t
-    return energy
-
-
-@njit(cache=True, error_model="numpy")
-def riesz(w, s, g, pairs):
-    """E = sum_{i<j} e(|w_i - w_j|^2); its gradient into ``g``; leaves w transposed in ``pairs.wt``. From
-    ``SIMD_VECTORS`` vectors on, each pair is computed once in SIMD rows; the rows go in ``PAIR_TILES`` fixed
-    tiles, each with its own gradient, added in tile order: the result is the same whether the tiles run in turn
-    or in parallel (``pairs.split``)."""
-    M, d = w.shape
-    wt = pairs.wt
-    for q in range(d):
-        for i in range(M):
-            wt[q, i] = w[i, q]
-    if M < SIMD_VECTORS:
-        return pairs_in_turn(w, s, g)
-    if pairs.split:
-        pair_tiles_split(pairs, s)
-    else:
-        for k in range(PAIR_TILES):
-            pair_tile(pairs, s, k)
-    gt, energy = pairs.gt, pairs.energy[0]
-    for k in range(1, PAIR_TILES):
-        energy += pairs.energy[k]
-    for i in range(M):
-        for q in range(d):
-            total = gt[0, q, i]
-            for k in range(1, PAIR_TILES):
-                total += gt[k, q, i]
-            g[i, q] = total
-    return energy
-
-
-@njit(cache=True, error_model="numpy")
 def normalise_rows(w, u):
     """u = w / |w| row by row."""
     for i in range(w.shape[0]):
-        inv = 1.0 / math.sqrt(dot(w[i], w[i]))
+        n = math.sqrt(dot(w[i], w[i]))
+        inv = like(n, 1.0) / n
         for q in range(w.shape[1]):
             u[i, q] = w[i, q] * inv
 
@@ -404,10 +220,11 @@ def mhe(w, s, g, u, pairs):
     """The MHE energy of the directions; the chain rule through u = w/|w| projects and divides by |w|."""
     M, d = w.shape
     normalise_rows(w, u)
-    scale = 2.0 / (M * (M - 1))
+    zero = like(w[0, 0], 0.0)
+    scale = like(zero, 2.0) / like(zero, M * (M - 1))
     energy = scale * riesz(u, s, g, pairs)
     for i in range(M):
-        n2, dot = 0.0, 0.0
+        n2, dot = zero, zero
         for q in range(d):
             n2 += w[i, q] * w[i, q]
             dot += g[i, q] * u[i, q]
@@ -434,7 +251,7 @@ def objective_in(w, x, xn, obj, op, k, s, grad, g, u, p, xtw, pairs):
 def objective(w, x, xn, obj, op, k, s, grad, g, u, p, xtw):
     """:func:`objective_in` with the energies' scratch of its own (a step keeps its scratch in ``Work``)."""
     return objective_in(w, x, xn, obj, op, k, s, grad, g, u, p, xtw,
-                        pair_scratch(0 if obj == ANGULAR else w.shape[0], w.shape[1]))
+                        pair_scratch(0 if obj == ANGULAR else w.shape[0], w.shape[1], False, w.dtype))
 
 
 @njit(cache=True, error_model="numpy")
@@ -445,6 +262,7 @@ def step_vector(w, src, v, rule, lr, mu):
     and 3, where the exponential map makes it unnecessary), |w| before the seed's normalisation (rule 1).
     """
     d = w.shape[0]
+    lr = like(w[0], lr)
     if rule <= BEFORE:
         for q in range(d):
             v[q] = heavy_ball(mu, v[q], src[q])
@@ -454,7 +272,8 @@ def step_vector(w, src, v, rule, lr, mu):
                 w[q] = w[q] / n - lr * v[q]
             return n
     else:
-        inv = 1.0 / math.sqrt(dot(w, w))
+        n = math.sqrt(dot(w, w))
+        inv = like(n, 1.0) / n
         for q in range(d):
             w[q] *= inv
         dv, ds = dot(v, w), dot(src, w)
@@ -484,7 +303,8 @@ class State(NamedTuple):
 
 
 class Consts(NamedTuple):
-    """The objective (codes as the module's constants, k, s), step rule, accumulation, lr, momentum."""
+    """The objective (codes as the module's constants, k, s), step rule, accumulation, lr, momentum; k, s, lr and
+    momentum of the run's float type (the job makes them so: a float32 run's arithmetic stays float32)."""
 
     obj: int
     op: int
@@ -532,9 +352,9 @@ def replica(states, inputs, snaps, r):
 @njit(cache=True, error_model="numpy")
 def scratch(state, consts, inputs):
     M, d = state.w.shape
-    N = inputs.x.shape[0]
-    return Work(np.empty((M, d)), np.empty((M, d)), np.empty((N, d)), np.empty((N, M)), row_norms(inputs.x),
-                np.empty(M), pair_scratch(0 if consts.obj == ANGULAR else M, d, consts.split))
+    N, f = inputs.x.shape[0], state.w.dtype  # the run's float type
+    return Work(np.empty((M, d), f), np.empty((M, d), f), np.empty((N, d), f), np.empty((N, M), f),
+                row_norms(inputs.x), np.empty(M, f), pair_scratch(0 if consts.obj == ANGULAR else M, d, consts.split, f))
 
 
 @njit(cache=True, error_model="numpy")
@@ -568,59 +388,3 @@ def snapshot(state, consts, work, snaps, slot, loss):
 
 
 define_frame_loop(globals())
-
-
-@njit(cache=True, error_model="numpy")
-def largest_cosine(ut, c):
-    """max_{i<j} u_i . u_j of the rows of u, given transposed (d, M); ``c`` (M,) scratch."""
-    d, M = ut.shape
-    top = -1.0
-    for i in range(M - 1):
-        r = c[:M - i - 1]
-        r[:] = 0.0
-        for q in range(d):
-            a, row = ut[q, i], ut[q, i + 1:]
-            for j in range(r.shape[0]):
-                r[j] += a * row[j]
-        for j in range(r.shape[0]):
-            top = max(top, r[j])
-    return top
-
-
-@njit(cache=True, error_model="numpy")
-def direction_energy(w, energy_kind, s, u, g, pairs):
-    """(energy, minimum pairwise angle) of the directions u = w/|w|; energy_kind RIESZ or MHE. ``g`` (M, d) and
-    ``pairs`` are scratch."""
-    M = w.shape[0]
-    normalise_rows(w, u)
-    energy = riesz(u, s, g, pairs)  # leaves u transposed in pairs.wt
-    if energy_kind == MHE:
-        energy *= 2.0 / (M * (M - 1))
-    angle = math.acos(min(1.0, largest_cosine(pairs.wt, pairs.r2[0]))) if M > 1 else np.nan
-    return energy, angle
-
-
-@njit(cache=True, error_model="numpy")
-def measure(snap_w, x, obj, op, k, s, grad, energy_kind, loss, radial, tangent, energy, min_angle):
-    """Objective, gradient norms (radial and tangent to w/|w|), energy and minimum angle of each snapshot.
-
-    ``snap_w`` (R, T, M, d); outputs (R, T) or (R, T, M), NaN left where a snapshot is NaN (diverged).
-    """
-    R, T, M, d = snap_w.shape
-    for job in range(R * T):  # serial: a tenth of a run's cost, and a parallel twin would double the compile time
-        r, t = job // T, job % T
-        w = snap_w[r, t]
-        if not np.isfinite(w[0, 0]):
-            continue
-        xr = x[r] if x.shape[0] > 1 else x[0]
-        N = xr.shape[0]
-        g, u = np.empty((M, d)), np.empty((M, d))
-        loss[r, t] = objective(w, xr, row_norms(xr), obj, op, k, s, grad, g, u, np.empty((N, d)), np.empty((N, M)))
-        normalise_rows(w, u)
-        for j in range(M):
-            a, b = dot(g[j], u[j]), 0.0
-            for q in range(d):
-                b += (g[j, q] - a * u[j, q]) ** 2
-            radial[r, t, j] = abs(a)
-            tangent[r, t, j] = math.sqrt(b)
-        energy[r, t], min_angle[r, t] = direction_energy(w, energy_kind, s, u, g, pair_scratch(M, d))

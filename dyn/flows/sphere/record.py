@@ -6,6 +6,7 @@ import numpy as np
 
 from dyn.flows.sphere import kernels
 from dyn.flows.sphere.config import OBJECTIVES, OPERATORS
+from dyn.flows.sphere.measure import measure
 from dyn.io.schema import run_dataset
 
 VARIABLES = {
@@ -58,16 +59,17 @@ def codes(cfg):
 
 
 def measured(cfg, w, x):
-    """loss, grad_radial, grad_tangent, energy, min_angle of every snapshot ``w`` (R, T, M, d)."""
+    """loss, grad_radial, grad_tangent, energy, min_angle of every snapshot ``w`` (R, T, M, d): computed in float64
+    (a float32 run's from its float32 vectors and data), kept in the run's float type."""
     R, T, M, _ = w.shape
     out = {"loss": np.full((R, T), np.nan), "grad_radial": np.full((R, T, M), np.nan),
            "grad_tangent": np.full((R, T, M), np.nan), "energy": np.full((R, T), np.nan),
            "min_angle": np.full((R, T), np.nan)}
     obj, op, grad, _ = codes(cfg)
     kind = kernels.MHE if cfg.objective == "mhe" else kernels.RIESZ
-    kernels.measure(np.ascontiguousarray(w), x, obj, op, cfg.k, cfg.s, grad, kind, out["loss"],
-                    out["grad_radial"], out["grad_tangent"], out["energy"], out["min_angle"])
-    return out
+    measure(np.ascontiguousarray(w), np.ascontiguousarray(x, dtype=np.float64), obj, op, cfg.k,
+            cfg.s, grad, kind, out["loss"], out["grad_radial"], out["grad_tangent"], out["energy"], out["min_angle"])
+    return {name: values.astype(cfg.dtype, copy=False) for name, values in out.items()}
 
 
 def angles(w, x):
