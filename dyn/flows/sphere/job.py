@@ -79,6 +79,7 @@ class SphereJob(StepJob):
         buffers = {"momentum_buffer": self.v, "gradient_sum": self.acc}
         ds = to_dataset(self.cfg, self.records(frames_done), self.x, self.loss_iter[:, :done], clocks,
                         self.diverged_at, status, buffers)
+        ds.attrs["device"] = self.device
         return ds
 
 
