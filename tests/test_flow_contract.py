@@ -22,7 +22,6 @@ SCRIPT = textwrap.dedent("""
     x0 = ds.x.isel(time=0).values
     exact = x0[None] * (1 - 0.1 * 2.0) ** ds.step.values[:, None, None]
     assert np.allclose(ds.x.values, exact, rtol=1e-13, atol=0), abs(ds.x.values - exact).max()
-    assert ds.attrs["device"] == "cpu" and int(ds.diverged_at.max()) == -1  # the engine's, not the flow's
     half = dyn.simulate("decay", particles=3, stiffness=2.0, lr=0.1, steps=10, record_every=5, replicas=2, seed=1)
     rest = dyn.simulate("decay", init=half, steps=10)
     assert list(rest.step.values) == [15, 20], rest.step.values

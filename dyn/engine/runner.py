@@ -74,8 +74,7 @@ class _Interrupt:
 
 def _engine_variables(ds, job):
     """What the engine owns in every run's Dataset: ``diverged_at`` (a flow's ``finish`` may have written it
-    with its own description of what stopped a replica) and the ``device`` attr (where the kernels ran)."""
-    ds.attrs["device"] = job.device
+    with its own description of what stopped a replica)."""
     if "diverged_at" not in ds:
         many = "replica" in ds.dims
         ds["diverged_at"] = (("replica",) if many else (), job.diverged_at.copy() if many else job.diverged_at[0])

@@ -145,7 +145,6 @@ class Job:
     """
 
     copies = 1  # a flow whose Dataset copies its records while it is assembled counts them more than once
-    device = "cpu"  # where the kernels run ("cpu" | "cuda"): a flow with CUDA kernels sets it from cfg.device
 
     def __init__(self, frames, replicas, shapes, *, start=None, extra_bytes=None, dtype="float64"):
         start = start or {}

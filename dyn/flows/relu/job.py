@@ -94,6 +94,7 @@ class ReluJob(Job):
     def finish(self, frames_done, status):
         ds = to_dataset(self.cfg, self.records(frames_done), self.teacher, self.clocks(frames_done),
                         self.diverged_at, status, skip_test_loss=not self.measures)
+        ds.attrs["device"] = self.device
         return ds
 
 

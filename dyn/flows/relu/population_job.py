@@ -51,6 +51,7 @@ class PopulationJob(Job):
                                      bool(cfg.train_a), self.dt, float(cfg.tol or 0.0), cfg.rtol,
                                      kernels.DOPRI5 if cfg.integrator == "dopri5" else kernels.EULER,
                                      R == 1 and m * (m + teacher.a.shape[0]) > PARALLEL_PAIRS)
+        self.device = "cpu"
         self.measures = True
 
     def skip_measures(self):
@@ -95,4 +96,5 @@ class PopulationJob(Job):
         coords = {"flow_time": ("time", clocks["step"] * self.dt)}
         ds = to_dataset(self.cfg, rec, self.teacher, clocks, self.diverged_at, status, skip_test_loss=not self.measures,
                         extra=extra, extra_coords=coords)
+        ds.attrs["device"] = self.device
         return ds

@@ -136,6 +136,7 @@ class SomJob(StepJob):
         clocks["samples_seen"] = clocks["step"] * per_step
         ds = to_dataset(self.cfg, self.records(frames_done), self.x, self.grid, clocks, self.diverged_at, status,
                         self.buf)
+        ds.attrs["device"] = self.device
         return ds
 
 
