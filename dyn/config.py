@@ -99,10 +99,22 @@ def device_option():
 DTYPES = ("float64", "float32")  # a run's precisions (dyn.engine.precision); here, so that configs need no numba
 
 
-def dtype_option():
-    """``dtype``, the same in every flow that offers float32 (:mod:`dyn.engine.precision`)."""
+def dtype_option(float32=True):
+    """``dtype``, the same in every flow: float64 or float32 (:mod:`dyn.engine.precision`); ``float32=False``
+    for a flow whose kernels are float64 only (:func:`float64_only` checks it)."""
+    if not float32:
+        return option("float64", "float64 only (this flow's kernels have no float32; relu, sphere and som do).",
+                      fixed=True)
     return option("float64", "float64, or float32 (float32 arithmetic and records: for speed on consumer GPUs, "
                   "half the memory).", fixed=True)
+
+
+def float64_only(flow, dtype):
+    """Refuse (UsageError, one line) a dtype other than float64 for ``flow``, whose kernels are float64 only."""
+    choice("dtype", dtype, DTYPES)
+    if dtype != "float64":
+        raise UsageError(f"dtype {dtype!r} is not available for the {flow} flow (its kernels are float64 only; relu, "
+                         f"sphere and som have float32)")
 
 
 class Config:

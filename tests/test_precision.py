@@ -51,3 +51,12 @@ def test_names():
     assert [float_dtype(n).itemsize for n in DTYPES] == [8, 4]
     with pytest.raises(TypeError):
         float_dtype("float33")
+
+
+@pytest.mark.parametrize("flow", ["center", "linear"])
+def test_float64_only_flows_say_so_in_one_line(run_cli, flow):
+    code, out, err = run_cli("simulate", flow, "--dtype", "float32", "--no-gif")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    assert f"not available for the {flow} flow" in err and "float64 only" in err
+    code, out, err = run_cli("simulate", flow, "--help")
+    assert code == 0 and "--dtype" in out and "float64 only" in out

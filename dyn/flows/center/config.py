@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dyn.config import Config, choice, device_option, integer, option, real, replicas_option, seed_option
+from dyn.config import (Config, choice, device_option, dtype_option, float64_only, integer, option, real,
+                        replicas_option, seed_option)
 from dyn.errors import RunError, UsageError
 
 BUILTIN_DATA = ("mnist", "digits", "blobs")
@@ -63,6 +64,7 @@ class CenterConfig(Config):
     seed: int = seed_option("Seed of the weights, the centroids and the batch order.")
     data_seed: int = option(0, "Seed of the probe split and of the blobs.", fixed=True)
     device: str = device_option()
+    dtype: str = dtype_option(float32=False)
 
     def validate(self):
         self._set(
@@ -86,6 +88,7 @@ class CenterConfig(Config):
         if self.optimizer == "adam" and self.momentum != 0:
             raise UsageError("momentum applies to optimizer 'sgd' (Adam has its own moments)")
         choice("device", self.device, DEVICES)
+        float64_only("center", self.dtype)
         if self.device == "cuda":
             raise RunError("device 'cuda' is not available for the center flow (its kernels are CPU only; relu, sphere and som have CUDA ones): use --device cpu or auto")
         self._resolve_data()

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dyn.config import Config, choice, device_option, integer, option, real, replicas_option, seed_option
+from dyn.config import (Config, choice, device_option, dtype_option, float64_only, integer, option, real,
+                        replicas_option, seed_option)
 from dyn.errors import RunError, UsageError
 
 LOSSES = ("squared", "hinge", "logistic")
@@ -105,6 +106,7 @@ class LinearConfig(Config):
     replicas: int = replicas_option()
     seed: int = seed_option("Seed of the initial weights and the sample order.")
     device: str = device_option()
+    dtype: str = dtype_option(float32=False)
 
     def validate(self):
         if self.as_seed is not None:
@@ -119,6 +121,7 @@ class LinearConfig(Config):
         for name, choices in (("loss", LOSSES), ("model", MODELS), ("train", TRAINS), ("gradient", GRADIENTS),
                               ("device", DEVICES)):
             choice(name, getattr(self, name), choices)
+        float64_only("linear", self.dtype)
         if self.model == "mlp":
             self._set(layers=parse_layers(self.layers if self.layers is not None else [5, 5]))
             if not self.layers:
