@@ -5,7 +5,7 @@ import pytest
 from numba import njit
 
 from dyn.config import dtype_option
-from dyn.engine.precision import DTYPES, float_dtype, like
+from dyn.engine.precision import DTYPES, like, zero_of
 
 
 @njit
@@ -48,9 +48,20 @@ def test_plain_python():
 
 def test_names():
     assert DTYPES[0] == "float64" == dtype_option().default
-    assert [float_dtype(n).itemsize for n in DTYPES] == [8, 4]
-    with pytest.raises(TypeError):
-        float_dtype("float33")
+    assert [np.dtype(n).itemsize for n in DTYPES] == [8, 4]
+
+
+@njit
+def typed_zero(values):
+    return zero_of(values)
+
+
+def test_zero_of_takes_the_first_float_array_type():
+    ints, f32, f64 = np.zeros(2, np.int64), np.ones(2, np.float32), np.ones(2)
+    for values, want in (((ints, f32, f64), "float32"), ((f64, f32), "float64"), ((ints,), "float64")):
+        assert typed_zero(values) == 0 and zero_of(values) == 0
+        assert str(typed_zero.overloads[typed_zero.signatures[-1]].signature.return_type) == want
+        assert np.asarray(zero_of(values)).dtype == np.dtype(want)
 
 
 @pytest.mark.parametrize("flow", ["center", "linear"])

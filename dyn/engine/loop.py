@@ -35,14 +35,14 @@ SOURCE = '''
 def _run_frames(state, consts, inputs, work, frame_steps, step0, snaps, slot0):
     s = 0
     for f in range(frame_steps.shape[0]):
-        total = 0.0
+        total = _zero_of(state)  # the run's float type: a float32 run sums its losses in float32, as on CUDA
         for _ in range(frame_steps[f]):
             loss = step(state, consts, inputs, work, s)
             if not _isfinite(loss):
                 return step0 + s + 1
             total += loss
             s += 1
-        snapshot(state, consts, work, snaps, slot0 + f, total / frame_steps[f])
+        snapshot(state, consts, work, snaps, slot0 + f, total / _like(total, frame_steps[f]))
     return -1
 
 
@@ -100,7 +100,9 @@ def define_frame_loop(namespace):
 
     from numba import njit, prange
 
-    namespace.update(_njit=njit, _prange=prange, _isfinite=isfinite)
+    from dyn.engine.precision import like, zero_of
+
+    namespace.update(_njit=njit, _prange=prange, _isfinite=isfinite, _like=like, _zero_of=zero_of)
     exec(compile(SOURCE, namespace["__file__"], "exec"), namespace)
 
 

@@ -43,6 +43,19 @@ def _like(x, value):
     return None
 
 
-def float_dtype(name):
-    """The numpy dtype of a precision name ("float64" or "float32")."""
-    return np.dtype(name)
+def zero_of(values):
+    """0 in the float type of the first float array in ``values`` (a NamedTuple of arrays: a flow's state), or a
+    float64 0 where it holds none: what a flow-agnostic loop sums a run's numbers from."""
+    for v in values:
+        if isinstance(v, np.ndarray) and v.dtype.kind == "f":
+            return v.dtype.type(0)
+    return 0.0
+
+
+@overload(zero_of, target="generic")
+def _zero_of(values):
+    for t in getattr(values, "types", ()):
+        if isinstance(t, types.Array) and isinstance(t.dtype, types.Float):
+            float_type = t.dtype
+            return lambda values: float_type(0)
+    return lambda values: 0.0

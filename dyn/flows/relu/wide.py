@@ -291,7 +291,7 @@ def run_frames(state, consts, inputs, frame_steps, step0, snaps, slot0, work, th
     sweep(state, consts, inputs, coef, -1, 0 if steps > 0 else -1, work, part, threads)
     s = 0
     for f in range(frame_steps.shape[0]):
-        total = 0.0
+        total = one - one  # in the run's float type, as the engine's frame loop sums
         for _ in range(frame_steps[f]):
             loss = step_errors(consts, inputs, part, coef, s, inv_m)
             if not np.isfinite(loss):
@@ -299,7 +299,7 @@ def run_frames(state, consts, inputs, frame_steps, step0, snaps, slot0, work, th
             total += loss
             sweep(state, consts, inputs, coef, s, s + 1 if s + 1 < steps else -1, work, part, threads)
             s += 1
-        snapshot(state, snaps, slot0 + f, total / frame_steps[f])
+        snapshot(state, snaps, slot0 + f, total / like(one, frame_steps[f]))
     return -1
 
 
