@@ -1,4 +1,5 @@
 import os
+import signal
 
 import pytest
 
@@ -9,6 +10,13 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 # process started with NUMBA_ENABLE_CUDASIM=1 (tests/test_cuda.py starts one); ignored in the main run
 if os.environ.get("NUMBA_ENABLE_CUDASIM") != "1":
     collect_ignore_glob = ["cuda/test_*.py"]
+
+
+# The Ctrl-C tests need SIGINT delivered. A suite started as a background job of a non-interactive shell
+# (`cmd &`) inherits SIGINT ignored, which dyn respects as it respects nohup: give this process Python's own
+# handler back, and with it the processes it starts (an exec resets a handled signal to its default).
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def one_line_error(err):
