@@ -118,37 +118,17 @@ def write_sphere_float32(folder):
         (Path(folder) / f"sphere_{dtype}.ptx").write_text(ptx)
 
 
-def som_kernel_ptx(rule):
-    """The som flow's CUDA frame loop and step for ``rule`` (online, heskes or batch), typed as its job launches it."""
+def som_kernel_ptx(rule, dtype="float64"):
+    """The som flow's CUDA frame loop and step for ``rule`` (online, heskes or batch), typed as a job of ``dtype``
+    launches it: weights, data, grid positions, work arrays, records and the Consts' rates of that float type."""
     import numpy as np
     from numba import typeof
 
+    from dyn.engine.loop import cuda_kernel
     from dyn.flows.som import cuda as gpu
     from dyn.flows.som.units import RULE_CODES, Consts, Inputs, Snaps, State
 
-    R, K, D, F, n = 2, 6, 3, 3, 10
-    grid = (np.zeros(K, np.int64), np.zeros(K, np.int64), np.zeros(K), np.zeros(K), np.zeros(4), 2, 3)
-    args = (State(np.zeros((R, D, K)), np.zeros((R, 1, 1))),
-            Consts(*grid, 0, True, 100, 0.5, 1, 1.0, 1, rule=RULE_CODES[rule], heskes=rule == "heskes", momentum=0.0,
-                   batch=1, normalize=False, project=False),
-            Inputs(np.zeros((n, D)), np.zeros((R, 8), np.int64), 0), gpu.Work(*(np.zeros((R, K)),) * 2,
-                                                                             np.zeros((R, D, K)), np.zeros((R, K)),
-                                                                             np.zeros((R, D, K))),
-            np.zeros(F, np.int64), 0, Snaps(np.zeros((R, F, K, D)), np.zeros((R, F))), 0, np.zeros(R, np.int64))
-    ptx, _ = cuda.compile_ptx(gpu.advance_cuda.py_func, tuple(typeof(a) for a in args), cc=CC)
-    return ptx
-
-
-def som_kernel_ptx_float32(rule):
-    """The som flow's ``advance_cuda_float32`` for ``rule``, typed as a float32 job launches it: float32 weights, data,
-    grid positions, work arrays and records, and float32 rates in the Consts."""
-    import numpy as np
-    from numba import typeof
-
-    from dyn.flows.som import cuda as gpu
-    from dyn.flows.som.units import RULE_CODES, Consts, Inputs, Snaps, State
-
-    f, real = np.float32, np.float32
+    f = real = np.dtype(dtype).type
     R, K, D, F, n = 2, 6, 3, 3, 10
     grid = (np.zeros(K, np.int64), np.zeros(K, np.int64), np.zeros(K, f), np.zeros(K, f), np.zeros(4, f), 2, 3)
     args = (State(np.zeros((R, D, K), f), np.zeros((R, 1, 1), f)),
@@ -157,7 +137,7 @@ def som_kernel_ptx_float32(rule):
             Inputs(np.zeros((n, D), f), np.zeros((R, 8), np.int64), 0),
             gpu.Work(*(np.zeros((R, K), f),) * 2, np.zeros((R, D, K), f), np.zeros((R, K), f), np.zeros((R, D, K), f)),
             np.zeros(F, np.int64), 0, Snaps(np.zeros((R, F, K, D), f), np.zeros((R, F), f)), 0, np.zeros(R, np.int64))
-    ptx, _ = cuda.compile_ptx(gpu.advance_cuda_float32.py_func, tuple(typeof(a) for a in args), cc=CC)
+    ptx, _ = cuda.compile_ptx(cuda_kernel(gpu, dtype).py_func, tuple(typeof(a) for a in args), cc=CC)
     return ptx
 
 
@@ -168,7 +148,7 @@ def write_som_float32(folder):
     from pathlib import Path
 
     for rule in ("online", "heskes", "batch"):
-        (Path(folder) / f"som_float32_{rule}.ptx").write_text(som_kernel_ptx_float32(rule))
+        (Path(folder) / f"som_float32_{rule}.ptx").write_text(som_kernel_ptx(rule, "float32"))
     (Path(folder) / "som_float64.ptx").write_text(som_kernel_ptx("online"))
 
 
