@@ -63,22 +63,15 @@ def relu_kernel_ptx(dtype="float64", counter=False):
     return ptx
 
 
-def sphere_kernel_ptx():
-    """The sphere flow's CUDA frame loop and step (every objective and rule: they are run-time codes)."""
-    import numpy as np
+def sphere_kernel_ptx(dtype="float64"):
+    """The sphere flow's CUDA frame loop and step (every objective and rule: they are run-time codes), typed as a job
+    of ``dtype`` launches it (:func:`sphere_args`)."""
     from numba import typeof
 
+    from dyn.engine.loop import cuda_kernel
     from dyn.flows.sphere import cuda as gpu
-    from dyn.flows.sphere import kernels as k
 
-    R, M, d, N, F, n = 2, 5, 3, 4, 3, 10
-    args = (gpu.State(np.zeros((R, M, d)), np.zeros((R, M, d)), np.zeros((R, M, d)), np.zeros((R, M))),
-            k.Consts(k.ANGULAR, k.COSINE, 1.0, 1.0, k.SEED, k.BEFORE, True, 0.01, 0.5),
-            k.Inputs(np.zeros((1, N, d)), np.zeros((R, n)), 0),
-            gpu.Work(np.zeros((R, M, d)), np.zeros((R, M, d)), np.zeros((R, N, d)), np.zeros((R, N, M)),
-                     np.zeros((R, M)), np.zeros((1, N))),
-            np.zeros(F, np.int64), 0, k.Snaps(np.zeros((R, F, M, d)), np.zeros((R, F, M))), 0, np.zeros(R, np.int64))
-    ptx, _ = cuda.compile_ptx(gpu.advance_cuda.py_func, tuple(typeof(a) for a in args), cc=CC)
+    ptx, _ = cuda.compile_ptx(cuda_kernel(gpu, dtype).py_func, tuple(typeof(a) for a in sphere_args(dtype)), cc=CC)
     return ptx
 
 
@@ -109,13 +102,8 @@ def write_sphere_float32(folder):
     check of float64 arithmetic must find some), for tests/test_cuda.py to read."""
     from pathlib import Path
 
-    from numba import typeof
-
-    from dyn.flows.sphere import cuda as gpu
-
-    for dtype, kernel in (("float64", gpu.advance_cuda), ("float32", gpu.advance_cuda_float32)):
-        ptx, _ = cuda.compile_ptx(kernel.py_func, tuple(typeof(a) for a in sphere_args(dtype)), cc=CC)
-        (Path(folder) / f"sphere_{dtype}.ptx").write_text(ptx)
+    for dtype in ("float64", "float32"):
+        (Path(folder) / f"sphere_{dtype}.ptx").write_text(sphere_kernel_ptx(dtype))
 
 
 def som_kernel_ptx(rule, dtype="float64"):
