@@ -107,8 +107,8 @@ def define_frame_loop(namespace):
 
 
 def define_cuda_frame_loop(namespace):
-    """Add ``advance_cuda`` (float64) and ``advance_cuda_float32`` (pick one with :func:`cuda_kernel`) to a flow's CUDA module from its ``step_cuda(r, states, consts, inputs, work,
-    shared, s) -> loss`` (every thread of block ``r`` takes part; the loss is the same in all of them),
+    """Add ``advance_cuda`` (float64) and ``advance_cuda_float32`` (:func:`cuda_kernel` picks one) to a flow's CUDA
+    module from its ``step_cuda(r, states, consts, inputs, work, shared, s) -> loss`` (every thread of block ``r`` takes part; the loss is the same in all of them),
     ``snapshot_cuda(r, states, snaps, f, loss)`` (into the block's record ``f``) and ``SHARED`` (numbers of
     shared memory a block uses, of the run's float type). Records of a launch go to the host once per block of
     frames."""
