@@ -405,19 +405,3 @@ def test_unstack_grid_puts_each_unit_at_its_row_and_column():
                                       ds["coords"].isel(unit=k).values)
     np.testing.assert_array_equal(grid.quantization_error, ds.quantization_error)
 
-
-@pytest.mark.parametrize("topology", ["rectangular", "hexagonal"])
-@pytest.mark.parametrize("toroidal", [False, True])
-def test_neighbour_table_is_the_adjacency_matrix(topology, toroidal):
-    """The (K, 9) table the topographic error reads holds exactly the pairs of the K x K adjacency matrix."""
-    from dyn.flows.som.grid import adjacent, make_grid, neighbour_table
-    from dyn.flows.som.measure import neighbours
-
-    for rows, cols in ((1, 1), (1, 5), (2, 2), (3, 4), (4, 6), (5, 3), (6, 8)):
-        if toroidal and topology == "hexagonal" and cols % 2:
-            continue  # refused by the config: the row offsets alternate
-        grid = make_grid(rows, cols, topology, toroidal)
-        table, adj = neighbour_table(grid), adjacent(grid)
-        got = np.array([[neighbours(table, a, b) for b in range(rows * cols)] for a in range(rows * cols)])
-        np.testing.assert_array_equal(got, adj)
-        assert adj.sum() > 0 or rows * cols == 1
